@@ -1,0 +1,98 @@
+/** A test client for the workerd tests: a real WebSocket into the Worker. */
+import { exports } from "cloudflare:workers";
+import type { ServerFrame } from "../src/protocol";
+
+export type Welcome = Extract<ServerFrame, { type: "welcome" }>;
+
+export class TestClient {
+  readonly frames: ServerFrame[] = [];
+  readonly raw: string[] = [];
+  closed: { code: number; reason: string } | undefined;
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly ws: WebSocket) {
+    ws.addEventListener("message", (event) => {
+      const text = String(event.data);
+      this.raw.push(text);
+      if (text !== "pong") this.frames.push(JSON.parse(text) as ServerFrame);
+      this.wake();
+    });
+    ws.addEventListener("close", (event) => {
+      this.closed = { code: event.code, reason: event.reason };
+      this.wake();
+    });
+    ws.accept();
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  /** Waits until some received frame matches, and returns it. */
+  async next<T extends ServerFrame["type"]>(
+    type: T,
+    match: (frame: Extract<ServerFrame, { type: T }>) => boolean = () => true,
+  ): Promise<Extract<ServerFrame, { type: T }>> {
+    const found = () =>
+      this.frames.find(
+        (f): f is Extract<ServerFrame, { type: T }> =>
+          f.type === type && match(f as Extract<ServerFrame, { type: T }>),
+      );
+    await this.until(() => found() !== undefined, `a ${type} frame`);
+    return found() as Extract<ServerFrame, { type: T }>;
+  }
+
+  /** Frames of one type, in arrival order. */
+  all<T extends ServerFrame["type"]>(type: T): Extract<ServerFrame, { type: T }>[] {
+    return this.frames.filter((f): f is Extract<ServerFrame, { type: T }> => f.type === type);
+  }
+
+  async until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  close(code = 1000): void {
+    this.ws.close(code, "bye");
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+export function upgrade(path: string): Promise<Response> {
+  return exports.default.fetch(`http://relay.test${path}`, {
+    headers: { Upgrade: "websocket" },
+  });
+}
+
+/** Connects a session and waits for its welcome. */
+export async function join(
+  room: string,
+  name = "",
+): Promise<{ client: TestClient; welcome: Welcome }> {
+  const query = name ? `?name=${encodeURIComponent(name)}` : "";
+  const response = await upgrade(`/rooms/${room}/ws${query}`);
+  if (response.status !== 101 || !response.webSocket) {
+    throw new Error(`upgrade refused: ${response.status} ${await response.text()}`);
+  }
+  const client = new TestClient(response.webSocket);
+  const welcome = await client.next("welcome");
+  return { client, welcome };
+}
+
+let rooms = 0;
+/** A fresh room name per test, so tests never see each other's sessions. */
+export function freshRoom(): string {
+  rooms += 1;
+  return `room-${Date.now().toString(36)}-${rooms}`;
+}
