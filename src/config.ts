@@ -1,7 +1,7 @@
 /**
- * Limits come from `[vars]` (or `wrangler dev --var NAME:VALUE`) as strings.
- * A value that is not a positive integer must never take the relay down, so
- * it falls back to the default with a logged warning.
+ * Configuration comes from `[vars]` and secrets as strings. A value that is not
+ * a valid number must never take the relay down, so it falls back to the
+ * default with a logged warning.
  */
 import { warn } from "./log";
 
@@ -10,32 +10,59 @@ export type Limits = {
   maxMessageBytes: number;
   /** Open sessions one room accepts before refusing upgrades. */
   maxConnectionsPerRoom: number;
+  /** Broadcasts kept for resume; 0 turns history off. */
+  historySize: number;
+  historyTtlSeconds: number;
+  /** How long a message id is remembered for deduplication. */
+  dedupSeconds: number;
+  ratePerSecond: number;
+  rateBurst: number;
 };
 
 export const DEFAULT_LIMITS: Limits = {
   maxMessageBytes: 65536,
   maxConnectionsPerRoom: 10000,
+  historySize: 1000,
+  historyTtlSeconds: 600,
+  dedupSeconds: 600,
+  ratePerSecond: 20,
+  rateBurst: 40,
 };
 
-export function readLimits(env: Partial<Record<keyof Env, unknown>>): Limits {
+type Vars = Partial<Record<keyof Env, unknown>>;
+
+export function readLimits(env: Vars): Limits {
+  const historyTtlSeconds = number(env, "HISTORY_TTL_SECONDS", 1, DEFAULT_LIMITS.historyTtlSeconds);
   return {
-    maxMessageBytes: positiveInt(
-      "MAX_MESSAGE_BYTES",
-      env.MAX_MESSAGE_BYTES,
-      DEFAULT_LIMITS.maxMessageBytes,
-    ),
-    maxConnectionsPerRoom: positiveInt(
+    maxMessageBytes: number(env, "MAX_MESSAGE_BYTES", 1, DEFAULT_LIMITS.maxMessageBytes),
+    maxConnectionsPerRoom: number(
+      env,
       "MAX_CONNECTIONS_PER_ROOM",
-      env.MAX_CONNECTIONS_PER_ROOM,
+      1,
       DEFAULT_LIMITS.maxConnectionsPerRoom,
     ),
+    historySize: number(env, "HISTORY_SIZE", 0, DEFAULT_LIMITS.historySize),
+    historyTtlSeconds,
+    dedupSeconds: number(env, "DEDUP_SECONDS", 1, historyTtlSeconds),
+    ratePerSecond: number(env, "RATE_LIMIT_PER_SECOND", 1, DEFAULT_LIMITS.ratePerSecond),
+    rateBurst: number(env, "RATE_LIMIT_BURST", 1, DEFAULT_LIMITS.rateBurst),
   };
 }
 
-function positiveInt(name: string, raw: unknown, fallback: number): number {
+/** `ALLOWED_ORIGINS` as a list; an unset value allows every origin. */
+export function allowedOrigins(env: Vars): string[] {
+  const raw = typeof env.ALLOWED_ORIGINS === "string" ? env.ALLOWED_ORIGINS : "*";
+  return raw
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+}
+
+function number(env: Vars, name: keyof Env, min: number, fallback: number): number {
+  const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = typeof raw === "number" ? raw : Number(String(raw).trim());
-  if (Number.isSafeInteger(value) && value > 0) return value;
+  if (Number.isSafeInteger(value) && value >= min) return value;
   warn("bad_config", { name, value: String(raw), using: fallback });
   return fallback;
 }
