@@ -1,38 +1,50 @@
 /**
- * The Worker: validates what it can before any Durable Object is touched,
+ * The Worker: checks everything it can before any Durable Object is touched,
  * then forwards each WebSocket upgrade to its room's Durable Object.
+ * Refusals come in a fixed order: bad input (400), no upgrade (426), origin
+ * (403), token (401/403); the room itself answers room_full (503).
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { admin } from "./admin";
+import { checkOrigin, checkToken, isRefusal, type Refusal } from "./auth";
+import { allowedOrigins } from "./config";
 import { log } from "./log";
-import { errorResponse } from "./protocol";
+import { errorResponse, type HttpErrorCode, SAFE_NAME } from "./protocol";
+import type { Hello } from "./room";
 
 export { Room } from "./room";
 
-const ROOM_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const MAX_NAME_CHARS = 64;
 
 const app = new Hono<{ Bindings: Env }>();
 
 app.get("/health", (c) => c.json({ ok: true }));
 
-app.get("/rooms/:room/ws", (c) => {
-  // Hono hands back the decoded segment, so "a%2Fb" is checked as "a/b".
-  const room = c.req.param("room");
-  if (!ROOM_NAME.test(room)) {
-    return refuse(room, 400, "bad_room", "room names are 1-64 characters of A-Z a-z 0-9 . _ -");
-  }
-  const name = c.req.query("name") ?? "";
-  if ([...name].length > MAX_NAME_CHARS) {
-    return refuse(room, 400, "bad_name", `name is longer than ${MAX_NAME_CHARS} characters`);
-  }
+app.get("/rooms/:room/ws", async (c) => {
+  const hello = readHello(c);
+  if (isRefusal(hello)) return refuse(c.req.param("room"), hello);
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    return refuse(room, 426, "upgrade_required", "this route expects a WebSocket upgrade");
+    return refuse(
+      hello.room,
+      refusal(426, "upgrade_required", "this route expects a WebSocket upgrade"),
+    );
+  }
+  const origin = checkOrigin(c.req.header("origin"), allowedOrigins(c.env));
+  if (origin) return refuse(hello.room, origin);
+  if (c.env.AUTH_SECRET) {
+    const identity = await checkToken(c.req.query("token"), c.env.AUTH_SECRET, hello.room);
+    if (isRefusal(identity)) return refuse(hello.room, identity);
+    hello.user = identity.user;
+    hello.name = identity.name ?? hello.name;
   }
   const target = new URL("https://room/connect");
-  target.searchParams.set("room", room);
-  target.searchParams.set("name", name);
-  return c.env.ROOMS.getByName(room).fetch(new Request(target, c.req.raw));
+  for (const [key, value] of Object.entries(hello)) {
+    if (value !== undefined) target.searchParams.set(key, String(value));
+  }
+  return c.env.ROOMS.getByName(hello.room).fetch(new Request(target, c.req.raw));
 });
+
+app.route("/rooms", admin);
 
 app.notFound(() => errorResponse(404, "not_found", "no such route"));
 
@@ -41,12 +53,33 @@ app.onError((error) => {
   return errorResponse(500, "internal", "internal error");
 });
 
-function refuse(
-  room: string,
-  status: number,
-  code: Parameters<typeof errorResponse>[1],
-  message: string,
-): Response {
+/** Validates the upgrade's room and query; Hono hands back decoded values. */
+function readHello(c: Context<{ Bindings: Env }>): Hello | Refusal {
+  const room = c.req.param("room") ?? "";
+  if (!SAFE_NAME.test(room)) {
+    return refusal(400, "bad_room", "room names are 1-64 characters of A-Z a-z 0-9 . _ -");
+  }
+  const name = c.req.query("name") ?? "";
+  if ([...name].length > MAX_NAME_CHARS) {
+    return refusal(400, "bad_name", `name is longer than ${MAX_NAME_CHARS} characters`);
+  }
+  const client = c.req.query("client");
+  if (client !== undefined && !SAFE_NAME.test(client)) {
+    return refusal(400, "bad_client", "client ids are 1-64 characters of A-Z a-z 0-9 . _ -");
+  }
+  const since = c.req.query("since");
+  if (since !== undefined && !(/^\d+$/.test(since) && Number.isSafeInteger(Number(since)))) {
+    return refusal(400, "bad_resume", "since must be a non-negative integer");
+  }
+  const epoch = c.req.query("epoch");
+  return { room, name, client, since: since === undefined ? undefined : Number(since), epoch };
+}
+
+function refusal(status: number, code: HttpErrorCode, message: string): Refusal {
+  return { status, code, message };
+}
+
+function refuse(room: string | undefined, { status, code, message }: Refusal): Response {
   log("refused", { room, code });
   return errorResponse(status, code, message);
 }

@@ -6,47 +6,95 @@
  */
 import * as v from "valibot";
 
-export type Peer = { id: string; name: string };
+/** Room names and client ids: 1 to 64 characters of one URL-safe alphabet. */
+export const SAFE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** A session as others see it; `user` is the token's `sub` when auth is on. */
+export type Peer = { id: string; name: string; user?: string };
 
 // ---- client to server ----------------------------------------------------
 
+/** A client's id for one message, so it can be acknowledged and deduplicated. */
+const MessageId = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+
 const ClientFrame = v.variant("type", [
-  v.object({ type: v.literal("broadcast"), data: v.unknown() }),
-  v.object({ type: v.literal("direct"), to: v.string(), data: v.unknown() }),
+  v.object({ type: v.literal("broadcast"), data: v.unknown(), id: v.optional(MessageId) }),
+  v.object({
+    type: v.literal("direct"),
+    to: v.string(),
+    data: v.unknown(),
+    id: v.optional(MessageId),
+  }),
 ]);
 
 export type ClientFrame = v.InferOutput<typeof ClientFrame>;
 
+/** The body of `POST /rooms/:room/messages`. */
+const ServerPublish = v.object({
+  data: v.unknown(),
+  to: v.optional(v.string()),
+  id: v.optional(MessageId),
+});
+
+export type ServerPublish = v.InferOutput<typeof ServerPublish>;
+
 // ---- server to client ----------------------------------------------------
 
+export type ResumeFailure = "epoch_changed" | "expired" | "too_many";
+
 export type ServerFrame =
-  | { type: "welcome"; id: string; room: string; peers: Peer[] }
+  | {
+      type: "welcome";
+      id: string;
+      room: string;
+      peers: Peer[];
+      seq: number;
+      epoch: string;
+      recovered?: boolean;
+      reason?: ResumeFailure;
+    }
   | { type: "join"; peer: Peer }
   | { type: "leave"; peer: Peer }
-  | { type: "message"; from: string; to?: string; data: unknown; ts: number }
-  | { type: "error"; code: FrameErrorCode; message: string };
+  | { type: "message"; from: string; to?: string; data: unknown; ts: number; seq?: number }
+  | { type: "ack"; id: string; seq?: number; duplicate?: true }
+  | { type: "error"; code: FrameErrorCode; message: string; id?: string };
 
 // ---- errors ----------------------------------------------------------------
 
 /** Codes of error frames; the connection stays open after each. */
-export type FrameErrorCode = "bad_json" | "bad_message" | "too_large" | "unknown_recipient";
+export type FrameErrorCode =
+  | "bad_json"
+  | "bad_message"
+  | "too_large"
+  | "unknown_recipient"
+  | "rate_limited";
 
-/** Codes of refused HTTP requests. */
+/** Codes of refused HTTP requests; the server API also answers with frame codes. */
 export type HttpErrorCode =
+  | Exclude<FrameErrorCode, "rate_limited">
   | "bad_room"
   | "bad_name"
+  | "bad_client"
+  | "bad_resume"
   | "upgrade_required"
+  | "forbidden_origin"
+  | "unauthorized"
+  | "forbidden"
   | "room_full"
   | "not_found"
   | "internal";
 
-export type ProtocolError = { code: FrameErrorCode; message: string };
+export type ProtocolError = { code: FrameErrorCode; message: string; id?: string };
 
 export function errorFrame(error: ProtocolError): string {
   return encode({ type: "error", ...error });
 }
 
-export function errorResponse(status: number, code: HttpErrorCode, message: string): Response {
+export function errorResponse(
+  status: number,
+  code: HttpErrorCode | FrameErrorCode,
+  message: string,
+): Response {
   return Response.json({ error: { code, message } }, { status });
 }
 
@@ -57,21 +105,50 @@ export type Parsed = { ok: true; frame: ClientFrame } | { ok: false; error: Prot
 /** Turns one raw WebSocket frame into a typed client frame or a protocol error. */
 export function parseClientFrame(raw: string | ArrayBuffer, maxBytes: number): Parsed {
   const bytes = typeof raw === "string" ? utf8Length(raw) : raw.byteLength;
-  if (bytes > maxBytes) {
-    return fail("too_large", `frame is ${bytes} bytes; the limit is ${maxBytes}`);
-  }
+  const tooLarge = bytes > maxBytes && `frame is ${bytes} bytes; the limit is ${maxBytes}`;
   if (typeof raw !== "string") {
-    return fail("bad_message", "binary frames are not accepted; send JSON text");
+    return tooLarge
+      ? fail("too_large", tooLarge)
+      : fail("bad_message", "binary frames are not accepted; send JSON text");
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    return fail("bad_json", "frame is not valid JSON");
+  if (tooLarge) {
+    // Reading the id of a far larger frame would cost more than it deserves.
+    return fail("too_large", tooLarge, bytes <= 4 * maxBytes ? idOf(parseJson(raw)) : undefined);
   }
-  const result = v.safeParse(ClientFrame, json);
+  const json = parseJson(raw);
+  if (!json.ok) return fail("bad_json", "frame is not valid JSON");
+  const result = v.safeParse(ClientFrame, json.value);
   if (result.success) return { ok: true, frame: result.output };
-  return fail("bad_message", describe(result.issues[0]));
+  return fail("bad_message", describe(result.issues[0]), idOf(json));
+}
+
+/** Parses a server API publish body, with the same error codes as frames. */
+export function parseServerPublish(
+  text: string,
+): { ok: true; body: ServerPublish } | { ok: false; error: ProtocolError } {
+  const json = parseJson(text);
+  if (!json.ok)
+    return { ok: false, error: { code: "bad_json", message: "body is not valid JSON" } };
+  const result = v.safeParse(ServerPublish, json.value);
+  if (result.success) return { ok: true, body: result.output };
+  return { ok: false, error: { code: "bad_message", message: describe(result.issues[0]) } };
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** The frame's own `id`, when it has a usable one, so its error can name it. */
+function idOf(json: { ok: true; value: unknown } | { ok: false }): string | undefined {
+  if (!json.ok) return undefined;
+  const { value } = json;
+  if (typeof value !== "object" || value === null || !Object.hasOwn(value, "id")) return undefined;
+  const result = v.safeParse(MessageId, (value as { id: unknown }).id);
+  return result.success ? result.output : undefined;
 }
 
 /**
@@ -90,8 +167,8 @@ export function tryEncode(frame: ServerFrame): string | ProtocolError {
   }
 }
 
-function fail(code: FrameErrorCode, message: string): Parsed {
-  return { ok: false, error: { code, message } };
+function fail(code: FrameErrorCode, message: string, id?: string): Parsed {
+  return { ok: false, error: id === undefined ? { code, message } : { code, message, id } };
 }
 
 function describe(issue: v.BaseIssue<unknown>): string {
@@ -100,7 +177,7 @@ function describe(issue: v.BaseIssue<unknown>): string {
 }
 
 /** The frame's size on the wire, counted without allocating a copy. */
-function utf8Length(text: string): number {
+export function utf8Length(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

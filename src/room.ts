@@ -3,9 +3,11 @@
  * between them. It uses the WebSocket Hibernation API, so an idle room is
  * evicted from memory and costs nothing; each socket's attachment keeps who
  * the session is, and the session map is rebuilt from the sockets on wake.
+ * Broadcasts get a seq and go to the room's log, from which resumes replay.
  */
 import { DurableObject } from "cloudflare:workers";
 import { type Limits, readLimits } from "./config";
+import { RoomLog } from "./history";
 import { log } from "./log";
 import {
   type ClientFrame,
@@ -16,85 +18,202 @@ import {
   type ProtocolError,
   parseClientFrame,
   tryEncode,
+  utf8Length,
 } from "./protocol";
+import { RateLimiter } from "./rate-limit";
+import { Replay } from "./replay";
 
-type Session = Peer & { ws: WebSocket };
+/** What the Worker has checked about a new connection, sent as query parameters. */
+export type Hello = {
+  room: string;
+  name: string;
+  user?: string;
+  client?: string;
+  since?: number;
+  epoch?: string;
+};
+
+/** Kept in each socket's attachment, so it survives hibernation. */
+type Attachment = { peer: Peer; scope: string };
+
+type Session = Attachment & { ws: WebSocket; limiter: RateLimiter; replay?: Replay };
+
+/** What routing a frame did: a broadcast's seq, or a direct's delivery. */
+export type Routed = { seq: number; duplicate?: true } | { delivered: true; duplicate?: true };
+
+const REPLAY_PAGE = 100;
 
 export class Room extends DurableObject<Env> {
   private readonly sessions = new Map<string, Session>();
   /** Sockets whose leave was announced; close and error may both arrive. */
   private readonly departed = new WeakSet<WebSocket>();
   private readonly limits: Limits;
+  private readonly log: RoomLog;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.limits = readLimits(env);
+    this.log = new RoomLog(ctx.storage.sql, this.limits);
     // Heartbeats are answered by the runtime without waking the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     for (const ws of ctx.getWebSockets()) {
-      if (ws.readyState === WebSocket.OPEN) this.remember(ws, peerOf(ws));
+      if (ws.readyState === WebSocket.OPEN) this.remember(ws, attachmentOf(ws));
     }
   }
 
   // ---- a session connects ------------------------------------------------
 
   async fetch(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    const room = url.searchParams.get("room") ?? "";
-    const name = url.searchParams.get("name") ?? "";
+    const hello = helloFrom(new URL(request.url));
     if (this.sessions.size >= this.limits.maxConnectionsPerRoom) {
-      log("refused", { room, code: "room_full", connections: this.sessions.size });
+      log("refused", { room: hello.room, code: "room_full", connections: this.sessions.size });
       return errorResponse(503, "room_full", "this room is full; try again later");
     }
     const { 0: client, 1: server } = new WebSocketPair();
-    const peer: Peer = { id: crypto.randomUUID(), name };
+    const peer: Peer = { id: crypto.randomUUID(), name: hello.name, user: hello.user };
+    const attachment = { peer, scope: scopeOf(hello, peer.id) };
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment(peer);
+    server.serializeAttachment(attachment);
 
-    const peers = [...this.sessions.values()].map(({ id, name }) => ({ id, name }));
-    server.send(encode({ type: "welcome", id: peer.id, room, peers }));
+    const { seq, epoch } = this.log.open();
+    const { since } = hello;
+    const resume = since === undefined ? {} : this.log.resume(since, hello.epoch, Date.now());
+    const peers = [...this.sessions.values()].map((session) => session.peer);
+    server.send(
+      encode({ type: "welcome", id: peer.id, room: hello.room, peers, seq, epoch, ...resume }),
+    );
     this.sendToAll(encode({ type: "join", peer }));
-    this.remember(server, peer);
-    log("connect", { room, session: peer.id, connections: this.sessions.size });
+    const session = this.remember(server, attachment);
+    if ("recovered" in resume && resume.recovered && since !== undefined && since < seq) {
+      session.replay = new Replay(since, peer.id);
+      void this.catchUp(session, session.replay);
+    }
+    log("connect", { room: hello.room, session: peer.id, connections: this.sessions.size });
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Streams missed broadcasts from storage, a page at a time, then goes live. */
+  private async catchUp(session: Session, replay: Replay): Promise<void> {
+    while (this.sessions.get(session.peer.id) === session) {
+      const page = this.log.page(replay.cursor, REPLAY_PAGE, Date.now());
+      if (!replay.send(session.ws, page, this.log.seq)) {
+        return this.drop(session, 4000, "fell behind while resuming");
+      }
+      if (replay.cursor >= this.log.seq) {
+        replay.finish(session.ws);
+        session.replay = undefined;
+        return;
+      }
+      // Let the socket drain and other events run between pages.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
   }
 
   // ---- a session speaks --------------------------------------------------
 
   async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
-    const sender = this.sessions.get(peerOf(ws).id);
+    const sender = this.sessions.get(attachmentOf(ws).peer.id);
     if (!sender) return; // the room already let this session go
     const parsed = parseClientFrame(raw, this.limits.maxMessageBytes);
-    const error = parsed.ok ? this.route(sender, parsed.frame) : parsed.error;
-    if (error) this.reject(sender, error);
+    if (!parsed.ok) return this.reject(sender, parsed.error);
+    const { id } = parsed.frame;
+    const verdict = sender.limiter.take(Date.now());
+    if (verdict === "flooding") return this.drop(sender, 1008, "flooding over the rate limit");
+    if (verdict === "limited") {
+      return this.reject(sender, { code: "rate_limited", message: "over the rate limit", id });
+    }
+    const routed = this.route(sender.peer.id, sender.scope, parsed.frame);
+    if ("code" in routed) return this.reject(sender, { ...routed, id });
+    if (id !== undefined) this.deliver(sender, encode({ type: "ack", id, ...ackOf(routed) }));
   }
 
-  private route(sender: Session, frame: ClientFrame): ProtocolError | undefined {
-    const ts = Date.now();
-    if (frame.type === "broadcast") {
-      const text = tryEncode({ type: "message", from: sender.id, data: frame.data, ts });
-      if (typeof text !== "string") return text;
-      this.sendToAll(text, sender.id);
-      return;
+  /** Routes a frame once; a repeated id is answered from the log instead. */
+  private route(from: string, scope: string, frame: ClientFrame): Routed | ProtocolError {
+    const now = Date.now();
+    const seen = frame.id === undefined ? undefined : this.log.seen(scope, frame.id, now);
+    if (seen) {
+      return seen.seq === null
+        ? { delivered: true, duplicate: true }
+        : { seq: seen.seq, duplicate: true };
     }
-    const target = this.sessions.get(frame.to);
-    if (!target) {
-      return { code: "unknown_recipient", message: `no session ${frame.to} in this room` };
+    const routed =
+      frame.type === "broadcast"
+        ? this.broadcast(from, frame.data, now)
+        : this.direct(from, frame.to, frame.data, now);
+    if (frame.id !== undefined && !("code" in routed)) {
+      this.log.remember(scope, frame.id, "seq" in routed ? routed.seq : null, now);
     }
-    const text = tryEncode({
-      type: "message",
-      from: sender.id,
-      to: frame.to,
-      data: frame.data,
-      ts,
-    });
+    return routed;
+  }
+
+  /** Serialized once, stored, and the same text sent to every receiver. */
+  private broadcast(from: string, data: unknown, ts: number): Routed | ProtocolError {
+    const seq = this.log.seq + 1;
+    const text = tryEncode({ type: "message", from, data, ts, seq });
     if (typeof text !== "string") return text;
-    send(target.ws, text);
+    this.log.append(seq, from, text, ts);
+    this.sendToAll(text, from, true);
+    return { seq };
+  }
+
+  private direct(from: string, to: string, data: unknown, ts: number): Routed | ProtocolError {
+    const target = this.sessions.get(to);
+    if (!target) return { code: "unknown_recipient", message: `no session ${to} in this room` };
+    const text = tryEncode({ type: "message", from, to, data, ts });
+    if (typeof text !== "string") return text;
+    this.deliver(target, text);
+    return { delivered: true };
   }
 
   private reject(session: Session, error: ProtocolError): void {
-    log("protocol_error", { room: this.name, session: session.id, code: error.code });
-    send(session.ws, errorFrame(error));
+    log("protocol_error", { room: this.name, session: session.peer.id, code: error.code });
+    this.deliver(session, errorFrame(error));
+  }
+
+  // ---- the server API ------------------------------------------------------
+
+  /** Publishes as "server"; the relayed frame is measured like a client's frame. */
+  async publish(frame: ClientFrame): Promise<Routed | ProtocolError> {
+    const to = frame.type === "direct" ? frame.to : undefined;
+    const seq = frame.type === "broadcast" ? this.log.seq + 1 : undefined;
+    const probe = tryEncode({
+      type: "message",
+      from: "server",
+      to,
+      data: frame.data,
+      ts: Date.now(),
+      seq,
+    });
+    if (typeof probe !== "string") return probe;
+    const bytes = utf8Length(probe);
+    if (bytes > this.limits.maxMessageBytes) {
+      return {
+        code: "too_large",
+        message: `message is ${bytes} bytes; the limit is ${this.limits.maxMessageBytes}`,
+      };
+    }
+    return this.route("server", "server", frame);
+  }
+
+  async describe(): Promise<{
+    connections: number;
+    peers: Peer[];
+    seq: number;
+    epoch: string | null;
+  }> {
+    const peers = [...this.sessions.values()].map((session) => session.peer);
+    return { connections: peers.length, peers, seq: this.log.seq, epoch: this.log.epoch };
+  }
+
+  /** Stored broadcasts after `since`, as frames, and where the next page starts. */
+  async history(
+    since: number,
+    limit: number,
+  ): Promise<{ messages: unknown[]; next: number | null }> {
+    const page = this.log.page(since, limit, Date.now());
+    const last = page.at(-1)?.seq;
+    const next = last !== undefined && last < this.log.seq ? last : null;
+    return { messages: page.map((row) => JSON.parse(row.frame)), next };
   }
 
   // ---- a session leaves --------------------------------------------------
@@ -113,10 +232,16 @@ export class Room extends DurableObject<Env> {
     this.leave(ws, 1011, String(error));
   }
 
+  /** The room ends a session itself; frames it sent after this are ignored. */
+  private drop(session: Session, code: number, reason: string): void {
+    this.leave(session.ws, code, reason);
+    session.ws.close(code, reason);
+  }
+
   private leave(ws: WebSocket, code: number, error?: string): void {
     if (this.departed.has(ws)) return;
     this.departed.add(ws);
-    const peer = peerOf(ws);
+    const { peer } = attachmentOf(ws);
     this.sessions.delete(peer.id);
     this.sendToAll(encode({ type: "leave", peer }));
     log("close", {
@@ -134,29 +259,63 @@ export class Room extends DurableObject<Env> {
     return this.ctx.id.name ?? "";
   }
 
-  private remember(ws: WebSocket, peer: Peer): void {
-    this.sessions.set(peer.id, { ...peer, ws });
+  private remember(ws: WebSocket, attachment: Attachment): Session {
+    const limiter = new RateLimiter(this.limits.ratePerSecond, this.limits.rateBurst, Date.now());
+    const session: Session = { ...attachment, ws, limiter };
+    this.sessions.set(attachment.peer.id, session);
+    return session;
   }
 
-  /** Sends one already-serialized frame to every session but `except`. */
-  private sendToAll(text: string, except?: string): void {
+  /**
+   * Sends one serialized frame to every session but `except`. A session that
+   * is replaying gets live broadcasts from the log instead, in their place.
+   */
+  private sendToAll(text: string, except?: string, fromLog = false): void {
     for (const session of this.sessions.values()) {
-      if (session.id !== except) send(session.ws, text);
+      if (session.peer.id === except || (fromLog && session.replay)) continue;
+      this.deliver(session, text);
+    }
+  }
+
+  private deliver(session: Session, text: string): void {
+    if (session.replay) {
+      session.replay.queue(text);
+      return;
+    }
+    try {
+      session.ws.send(text);
+    } catch {
+      // A socket that is going away; its close or error event announces the leave.
     }
   }
 }
 
-function peerOf(ws: WebSocket): Peer {
-  return ws.deserializeAttachment() as Peer;
+function attachmentOf(ws: WebSocket): Attachment {
+  return ws.deserializeAttachment() as Attachment;
 }
 
-/** A send to a socket that is going away fails; its close event will follow. */
-function send(ws: WebSocket, text: string): void {
-  try {
-    ws.send(text);
-  } catch {
-    // the close or error handler announces the leave
-  }
+/** Message ids are scoped per user, else per client, else per session. */
+function scopeOf(hello: Hello, session: string): string {
+  if (hello.user !== undefined) return `user:${hello.user}`;
+  if (hello.client !== undefined) return `client:${hello.client}`;
+  return `session:${session}`;
+}
+
+function helloFrom(url: URL): Hello {
+  const param = (key: string) => url.searchParams.get(key) ?? undefined;
+  const since = param("since");
+  return {
+    room: param("room") ?? "",
+    name: param("name") ?? "",
+    user: param("user"),
+    client: param("client"),
+    since: since === undefined ? undefined : Number(since),
+    epoch: param("epoch"),
+  };
+}
+
+function ackOf(routed: Routed): { seq?: number; duplicate?: true } {
+  return { seq: "seq" in routed ? routed.seq : undefined, duplicate: routed.duplicate };
 }
 
 /** 1005 and 1006 describe a missing close frame and cannot be sent back. */

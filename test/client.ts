@@ -69,19 +69,23 @@ export class TestClient {
   }
 }
 
-export function upgrade(path: string): Promise<Response> {
+export function upgrade(path: string, headers: Record<string, string> = {}): Promise<Response> {
   return exports.default.fetch(`http://relay.test${path}`, {
-    headers: { Upgrade: "websocket" },
+    headers: { Upgrade: "websocket", ...headers },
   });
 }
 
-/** Connects a session and waits for its welcome. */
+/** Connects a session and waits for its welcome; `query` adds upgrade parameters. */
 export async function join(
   room: string,
   name = "",
+  query: Record<string, string | number> = {},
+  headers: Record<string, string> = {},
 ): Promise<{ client: TestClient; welcome: Welcome }> {
-  const query = name ? `?name=${encodeURIComponent(name)}` : "";
-  const response = await upgrade(`/rooms/${room}/ws${query}`);
+  const params = new URLSearchParams({ ...(name ? { name } : {}) });
+  for (const [key, value] of Object.entries(query)) params.set(key, String(value));
+  const search = params.size ? `?${params}` : "";
+  const response = await upgrade(`/rooms/${room}/ws${search}`, headers);
   if (response.status !== 101 || !response.webSocket) {
     throw new Error(`upgrade refused: ${response.status} ${await response.text()}`);
   }

@@ -1,0 +1,64 @@
+/**
+ * The server API, for the application's own backend: publish into a room,
+ * read its presence, page through its history. Every route checks the
+ * ADMIN_TOKEN bearer token first, then the room name, then the input.
+ */
+import { type Context, Hono } from "hono";
+import { checkAdmin } from "./auth";
+import { type ClientFrame, errorResponse, parseServerPublish, SAFE_NAME } from "./protocol";
+
+const HISTORY_PAGE = 100;
+const HISTORY_PAGE_MAX = 1000;
+
+export const admin = new Hono<{ Bindings: Env }>();
+
+admin.post("/:room/messages", async (c) => {
+  const denied = await guard(c);
+  if (denied) return denied;
+  const parsed = parseServerPublish(await c.req.text());
+  if (!parsed.ok) return errorResponse(400, parsed.error.code, parsed.error.message);
+  const { data, to, id } = parsed.body;
+  const frame: ClientFrame =
+    to === undefined ? { type: "broadcast", data, id } : { type: "direct", to, data, id };
+  const routed = await roomOf(c).publish(frame);
+  if (!("code" in routed)) return c.json(routed);
+  const status = { unknown_recipient: 404, too_large: 413 }[routed.code as string] ?? 400;
+  return errorResponse(status, routed.code, routed.message);
+});
+
+admin.get("/:room", async (c) => {
+  const denied = await guard(c);
+  if (denied) return denied;
+  return c.json({ room: c.req.param("room"), ...(await roomOf(c).describe()) });
+});
+
+admin.get("/:room/history", async (c) => {
+  const denied = await guard(c);
+  if (denied) return denied;
+  const since = count(c.req.query("since")) ?? 0;
+  const limit = count(c.req.query("limit")) ?? HISTORY_PAGE;
+  if (Number.isNaN(since) || Number.isNaN(limit) || limit < 1) {
+    return errorResponse(400, "bad_message", "since and limit must be integers; limit at least 1");
+  }
+  return c.json(await roomOf(c).history(since, Math.min(limit, HISTORY_PAGE_MAX)));
+});
+
+type AdminContext = Context<{ Bindings: Env }, "/:room" | "/:room/messages" | "/:room/history">;
+
+async function guard(c: AdminContext): Promise<Response | undefined> {
+  const refusal = await checkAdmin(c.req.header("authorization"), c.env.ADMIN_TOKEN);
+  if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
+  if (!SAFE_NAME.test(c.req.param("room"))) {
+    return errorResponse(400, "bad_room", "room names are 1-64 characters of A-Z a-z 0-9 . _ -");
+  }
+}
+
+function roomOf(c: AdminContext) {
+  return c.env.ROOMS.getByName(c.req.param("room"));
+}
+
+/** A query count: undefined when absent, NaN when not a non-negative integer. */
+function count(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  return /^\d+$/.test(raw) && Number.isSafeInteger(Number(raw)) ? Number(raw) : Number.NaN;
+}
