@@ -1,0 +1,90 @@
+/**
+ * Frames sent with an id and not yet acknowledged. They stay here across
+ * reconnects and are resent with the same id, which the relay deduplicates.
+ */
+export type Ack = { seq?: number; duplicate?: boolean };
+
+/** A refusal from the relay (its error code), or `timeout` / `closed` from the client. */
+export class RelayError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly id?: string,
+  ) {
+    super(message);
+    this.name = "RelayError";
+  }
+}
+
+type Entry = {
+  text: string;
+  promise: Promise<Ack>;
+  resolve: (ack: Ack) => void;
+  reject: (error: RelayError) => void;
+  timer?: ReturnType<typeof setTimeout>;
+};
+
+export class Outbox {
+  private readonly entries = new Map<string, Entry>();
+
+  /** Queues a frame; an id that is already waiting gets the promise it already has. */
+  add(id: string, text: string): Promise<Ack> {
+    const existing = this.entries.get(id);
+    if (existing) return existing.promise;
+    let resolve: (ack: Ack) => void = () => {};
+    let reject: (error: RelayError) => void = () => {};
+    const promise = new Promise<Ack>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.entries.set(id, { text, promise, resolve, reject });
+    return promise;
+  }
+
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
+  /** Waiting frames in the order they were first sent (Map keeps insertion order). */
+  waiting(): [id: string, text: string][] {
+    return [...this.entries].map(([id, entry]) => [id, entry.text]);
+  }
+
+  /** Starts the ack deadline of a frame just written to an open socket. */
+  sent(id: string, timeoutMs: number): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(
+      () => this.reject(id, new RelayError("timeout", `no ack within ${timeoutMs} ms`, id)),
+      timeoutMs,
+    );
+  }
+
+  /** The socket is gone: deadlines stop until the frames are resent on the next connection. */
+  pause(): void {
+    for (const entry of this.entries.values()) clearTimeout(entry.timer);
+  }
+
+  resolve(id: string, ack: Ack): void {
+    this.take(id)?.resolve(ack);
+  }
+
+  reject(id: string, error: RelayError): void {
+    this.take(id)?.reject(error);
+  }
+
+  rejectAll(error: RelayError): void {
+    for (const id of [...this.entries.keys()]) {
+      this.reject(id, new RelayError(error.code, error.message, id));
+    }
+  }
+
+  private take(id: string): Entry | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    clearTimeout(entry.timer);
+    this.entries.delete(id);
+    return entry;
+  }
+}
