@@ -1,0 +1,188 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { freshRoom, join } from "./client";
+
+const TOKEN = "test-admin-token";
+
+function call(path: string, init: RequestInit & { token?: string | null } = {}) {
+  const { token = TOKEN, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (token !== null) headers.set("authorization", `Bearer ${token}`);
+  return exports.default.fetch(`http://relay.test${path}`, { ...rest, headers });
+}
+
+const publish = (room: string, body: unknown, token?: string | null) =>
+  call(`/rooms/${room}/messages`, {
+    method: "POST",
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    token,
+  });
+
+async function errorCode(response: Response) {
+  return ((await response.json()) as { error: { code: string } }).error.code;
+}
+
+describe("server API authentication", () => {
+  const routes = [
+    ["POST /rooms/:room/messages", (token?: string | null) => publish("r", { data: 1 }, token)],
+    ["GET /rooms/:room", (token?: string | null) => call("/rooms/r", { token })],
+    ["GET /rooms/:room/history", (token?: string | null) => call("/rooms/r/history", { token })],
+  ] as const;
+
+  it.each(routes)("%s answers 401 without a token", async (_route, send) => {
+    const response = await send(null);
+    expect(response.status).toBe(401);
+    expect(await errorCode(response)).toBe("unauthorized");
+  });
+
+  it.each(routes)("%s answers 401 with a wrong token", async (_route, send) => {
+    for (const wrong of ["nope", `${TOKEN}x`, TOKEN.slice(0, -1)]) {
+      const response = await send(wrong);
+      expect(response.status).toBe(401);
+    }
+    const basic = await call("/rooms/r", { token: null, headers: { authorization: TOKEN } });
+    expect(basic.status).toBe(401);
+  });
+
+  it.each(routes)("%s answers 200 with the right token", async (_route, send) => {
+    expect((await send(TOKEN)).status).toBe(200);
+  });
+
+  it("checks the token before the room name", async () => {
+    expect((await call("/rooms/bad%2Froom", { token: null })).status).toBe(401);
+    const response = await call("/rooms/bad%2Froom");
+    expect(response.status).toBe(400);
+    expect(await errorCode(response)).toBe("bad_room");
+  });
+});
+
+describe("POST /rooms/:room/messages", () => {
+  it("broadcasts as the server with the next seq", async () => {
+    const room = freshRoom();
+    const a = await join(room);
+    const response = await publish(room, { data: { note: "deploy at 5" } });
+    expect(await response.json()).toEqual({ seq: 1 });
+    expect(await a.client.next("message")).toEqual({
+      type: "message",
+      from: "server",
+      data: { note: "deploy at 5" },
+      ts: expect.any(Number),
+      seq: 1,
+    });
+  });
+
+  it("sends a direct message to one session", async () => {
+    const room = freshRoom();
+    const a = await join(room);
+    const b = await join(room);
+    const response = await publish(room, { data: "just you", to: b.welcome.id });
+    expect(await response.json()).toEqual({ delivered: true });
+    expect(await b.client.next("message")).toMatchObject({ from: "server", to: b.welcome.id });
+    expect(a.client.all("message")).toEqual([]);
+  });
+
+  it("deduplicates ids in a scope of its own", async () => {
+    const room = freshRoom();
+    const a = await join(room);
+    expect(await (await publish(room, { data: 1, id: "job-7" })).json()).toEqual({ seq: 1 });
+    expect(await (await publish(room, { data: 1, id: "job-7" })).json()).toEqual({
+      seq: 1,
+      duplicate: true,
+    });
+    // A client's id "job-7" is another message.
+    a.client.send({ type: "broadcast", data: 2, id: "job-7" });
+    expect(await a.client.next("ack")).toEqual({ type: "ack", id: "job-7", seq: 2 });
+  });
+
+  it.each([
+    ["not json", "bad_json", 400],
+    ["[1]", "bad_message", 400],
+    ['{"to":"x"}', "bad_message", 400],
+    ['{"data":1,"to":5}', "bad_message", 400],
+    ['{"data":1,"id":""}', "bad_message", 400],
+    ['{"data":1,"to":"nobody"}', "unknown_recipient", 404],
+  ])("answers %s with %s", async (body, code, status) => {
+    const response = await publish(freshRoom(), body);
+    expect(response.status).toBe(status);
+    expect(await errorCode(response)).toBe(code);
+  });
+
+  it("measures the relayed frame against MAX_MESSAGE_BYTES (413 too_large)", async () => {
+    const room = freshRoom();
+    const a = await join(room);
+    const fits = await publish(room, { data: "x".repeat(65_000) });
+    expect(fits.status).toBe(200);
+    // The body is under 65,536 bytes, but the relayed frame with its envelope is not.
+    const data = "x".repeat(65_500);
+    expect(JSON.stringify({ data }).length).toBeLessThan(65_536);
+    const response = await publish(room, { data });
+    expect(response.status).toBe(413);
+    expect(await errorCode(response)).toBe("too_large");
+    await a.client.next("message");
+    expect(a.client.all("message")).toHaveLength(1);
+  });
+});
+
+describe("GET /rooms/:room", () => {
+  it("describes presence, seq and epoch", async () => {
+    const room = freshRoom();
+    const a = await join(room, "ada");
+    await publish(room, { data: 1 });
+    const response = await call(`/rooms/${room}`);
+    expect(await response.json()).toEqual({
+      room,
+      connections: 1,
+      peers: [{ id: a.welcome.id, name: "ada" }],
+      seq: 1,
+      epoch: a.welcome.epoch,
+    });
+  });
+
+  it("reads a room that never existed without creating anything", async () => {
+    const room = freshRoom();
+    expect(await (await call(`/rooms/${room}`)).json()).toEqual({
+      room,
+      connections: 0,
+      peers: [],
+      seq: 0,
+      epoch: null,
+    });
+    expect(await (await call(`/rooms/${room}/history`)).json()).toEqual({
+      messages: [],
+      next: null,
+    });
+    const tables = await runInDurableObject(env.ROOMS.getByName(room), (_room, state) =>
+      state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray(),
+    );
+    expect(tables.filter((t) => !String(t.name).startsWith("_cf"))).toEqual([]);
+  });
+});
+
+describe("GET /rooms/:room/history", () => {
+  it("pages through stored broadcasts", async () => {
+    const room = freshRoom();
+    await join(room);
+    for (let n = 1; n <= 5; n++) await publish(room, { data: n });
+    const first = (await (await call(`/rooms/${room}/history?since=0&limit=2`)).json()) as {
+      messages: { seq: number; data: number }[];
+      next: number | null;
+    };
+    expect(first.messages.map((m) => [m.seq, m.data])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(first.next).toBe(2);
+    const rest = (await (await call(`/rooms/${room}/history?since=2&limit=10`)).json()) as {
+      messages: { seq: number }[];
+      next: number | null;
+    };
+    expect(rest.messages.map((m) => m.seq)).toEqual([3, 4, 5]);
+    expect(rest.next).toBeNull();
+  });
+
+  it.each(["since=-1", "since=x", "limit=0", "limit=1.5"])("refuses %s with 400", async (q) => {
+    const response = await call(`/rooms/${freshRoom()}/history?${q}`);
+    expect(response.status).toBe(400);
+  });
+});
