@@ -5,7 +5,13 @@
  */
 import { type Context, Hono } from "hono";
 import { checkAdmin } from "./auth";
-import { type ClientFrame, errorResponse, parseServerPublish, SAFE_NAME } from "./protocol";
+import {
+  type ClientFrame,
+  errorResponse,
+  type FrameErrorCode,
+  parseServerPublish,
+  SAFE_NAME,
+} from "./protocol";
 
 const HISTORY_PAGE = 100;
 const HISTORY_PAGE_MAX = 1000;
@@ -22,8 +28,7 @@ admin.post("/:room/messages", async (c) => {
     to === undefined ? { type: "broadcast", data, id } : { type: "direct", to, data, id };
   const routed = await roomOf(c).publish(frame);
   if (!("code" in routed)) return c.json(routed);
-  const status = { unknown_recipient: 404, too_large: 413 }[routed.code as string] ?? 400;
-  return errorResponse(status, routed.code, routed.message);
+  return errorResponse(STATUS_OF[routed.code] ?? 400, routed.code, routed.message);
 });
 
 admin.get("/:room", async (c) => {
@@ -42,6 +47,11 @@ admin.get("/:room/history", async (c) => {
   }
   return c.json(await roomOf(c).history(since, Math.min(limit, HISTORY_PAGE_MAX)));
 });
+
+const STATUS_OF: Partial<Record<FrameErrorCode, number>> = {
+  unknown_recipient: 404,
+  too_large: 413,
+};
 
 type AdminContext = Context<{ Bindings: Env }, "/:room" | "/:room/messages" | "/:room/history">;
 

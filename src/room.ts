@@ -77,14 +77,15 @@ export class Room extends DurableObject<Env> {
 
     const { seq, epoch } = this.log.open();
     const { since } = hello;
-    const resume = since === undefined ? {} : this.log.resume(since, hello.epoch, Date.now());
+    const resume =
+      since === undefined ? undefined : this.log.resume(since, hello.epoch, Date.now());
     const peers = [...this.sessions.values()].map((session) => session.peer);
     server.send(
       encode({ type: "welcome", id: peer.id, room: hello.room, peers, seq, epoch, ...resume }),
     );
     this.sendToAll(encode({ type: "join", peer }));
     const session = this.remember(server, attachment);
-    if ("recovered" in resume && resume.recovered && since !== undefined && since < seq) {
+    if (since !== undefined && resume?.recovered && since < seq) {
       session.replay = new Replay(since, peer.id);
       void this.catchUp(session, session.replay);
     }
