@@ -1,0 +1,252 @@
+/**
+ * Starts each server under test on 127.0.0.1 and says which process to
+ * measure. Every server speaks the same protocol (docs/protocol.md) except
+ * Socket.IO, which carries the same frames as Socket.IO events.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort, sleep, workerdUnder } from "./proc.mjs";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const BIN = join(ROOT, "node_modules/.bin");
+
+/** Limits the bench lifts so the relay is measured, not its abuse protection. */
+export const BENCH_VARS = {
+  RATE_LIMIT_PER_SECOND: "1000000",
+  RATE_LIMIT_BURST: "1000000",
+  MAX_CONNECTIONS_PER_ROOM: "100000",
+};
+
+/**
+ * @typedef {object} Server
+ * @property {string} key short id: wrangler-dev, miniflare, ws, socketio
+ * @property {string} label human name for tables
+ * @property {"relay" | "sio"} kind which client speaks to it
+ * @property {string} base http://127.0.0.1:port
+ * @property {() => number} measuredPid the process whose RSS is "the server"
+ * @property {() => {name: string, pid: number}[]} cpuPids every process that serves, for CPU accounting
+ * @property {() => string} output what the server printed
+ * @property {() => Promise<void>} stop
+ */
+
+/**
+ * Spawns a command in its own process group, collects its output, and
+ * resolves once `ready()` is true.
+ * @param {string} command @param {string[]} args
+ * @param {{env?: Record<string, string>, ready: (log: string) => Promise<boolean> | boolean, what: string}} options
+ */
+async function launch(command, args, options) {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      CI: "true",
+      WRANGLER_SEND_METRICS: "false",
+      NO_COLOR: "1",
+      ...options.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let log = "";
+  const keep = (/** @type {Buffer} */ chunk) => {
+    log += chunk;
+    if (log.length > 200_000) log = log.slice(-100_000);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null && child.pid) {
+      const exited = new Promise((r) => child.once("exit", r));
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {}
+      await Promise.race([exited, sleep(5000)]);
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {}
+      }
+    }
+  };
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${options.what} exited:\n${log}`);
+    if (await options.ready(log)) return { child, stop, output: () => log };
+    await sleep(200);
+  }
+  await stop();
+  throw new Error(`${options.what} did not become ready:\n${log}`);
+}
+
+/** @param {string} base */
+async function healthy(base) {
+  try {
+    const response = await fetch(`${base}/health`);
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `wrangler dev` on a frozen copy of the Worker: the bundle `wrangler deploy`
+ * would upload, next to a copy of wrangler.toml whose `main` points at it, run
+ * with --no-bundle. wrangler dev reloads (and drops every socket) when a
+ * watched source file changes; freezing the code keeps edits made to src/
+ * during a long run from restarting the server under test.
+ * @param {string[]} extra extra wrangler dev arguments (e.g. --inspector-port)
+ * @returns {Promise<Server>}
+ */
+export async function startWranglerDev(extra = []) {
+  const bundle = await buildBundle();
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
+    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(basename(bundle.entry))}`)
+    .replace(
+      /^(directory\s*=\s*)"([^"]*)"/m,
+      (_all, key, dir) => `${key}${JSON.stringify(resolve(ROOT, dir))}`,
+    );
+  const config = join(bundle.outdir, "wrangler.toml");
+  writeFileSync(config, toml);
+  const port = await freePort();
+  const state = mkdtempSync(join(tmpdir(), "bench-state-"));
+  const args = [
+    "dev",
+    "--config",
+    config,
+    "--no-bundle",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--persist-to",
+    state,
+    ...extra,
+  ];
+  for (const [name, value] of Object.entries(BENCH_VARS)) args.push("--var", `${name}:${value}`);
+  const base = `http://127.0.0.1:${port}`;
+  const proc = await launch(join(BIN, "wrangler"), args, {
+    what: "wrangler dev",
+    ready: () => healthy(base),
+  });
+  const root = /** @type {number} */ (proc.child.pid);
+  // wrangler dev runs two workerd processes: the dev proxy listening on our
+  // port, and the user Worker (entry on an ephemeral port) behind it.
+  const processes = () => {
+    const all = workerdUnder(root);
+    const proxy = all.find((p) => p.cmd.includes(`entry=127.0.0.1:${port} `));
+    const worker = all.find((p) => p !== proxy);
+    return { proxy, worker };
+  };
+  return {
+    key: "wrangler-dev",
+    label: "edge-relay (wrangler dev)",
+    kind: "relay",
+    base,
+    measuredPid: () => processes().worker?.pid ?? root,
+    cpuPids: () => {
+      const { proxy, worker } = processes();
+      /** @type {{name: string, pid: number}[]} */
+      const list = [];
+      if (worker) list.push({ name: "workerd (Worker)", pid: worker.pid });
+      if (proxy) list.push({ name: "workerd (dev proxy)", pid: proxy.pid });
+      list.push({ name: "wrangler (node)", pid: root });
+      return list;
+    },
+    output: proc.output,
+    stop: async () => {
+      await proc.stop();
+      rmSync(state, { recursive: true, force: true });
+      rmSync(bundle.outdir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Bundles the Worker exactly as `wrangler deploy` would, into a temp dir. */
+export async function buildBundle() {
+  const outdir = mkdtempSync(join(tmpdir(), "bench-bundle-"));
+  await new Promise((resolveBuild, reject) => {
+    const child = spawn(join(BIN, "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+      cwd: ROOT,
+      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let log = "";
+    child.stdout.on("data", (c) => {
+      log += c;
+    });
+    child.stderr.on("data", (c) => {
+      log += c;
+    });
+    child.on("exit", (code) =>
+      code === 0 ? resolveBuild(undefined) : reject(new Error(`wrangler build failed:\n${log}`)),
+    );
+  });
+  const entry = readdirSync(outdir).find((f) => f.endsWith(".js"));
+  if (!entry) throw new Error(`no bundle in ${outdir}`);
+  return { outdir, entry: join(outdir, entry) };
+}
+
+/**
+ * The same bundle on workerd through Miniflare's API, with no dev proxy: the
+ * client connects straight to workerd's socket. Miniflare runs in a child
+ * process (bench/lib/miniflare-host.mjs) so the bench's own process stays idle.
+ * @param {{entry: string, outdir: string}} bundle @param {string[]} extra
+ * @returns {Promise<Server>}
+ */
+export async function startMiniflare(bundle, extra = []) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const host = join(ROOT, "bench/lib/miniflare-host.mjs");
+  const proc = await launch(
+    process.execPath,
+    [host, "--port", String(port), "--entry", bundle.entry, ...extra],
+    { what: "miniflare", ready: (log) => log.includes("READY") && healthy(base) },
+  );
+  const root = /** @type {number} */ (proc.child.pid);
+  const worker = () => workerdUnder(root)[0];
+  return {
+    key: "miniflare",
+    label: "edge-relay (workerd via Miniflare)",
+    kind: "relay",
+    base,
+    measuredPid: () => worker()?.pid ?? root,
+    cpuPids: () => {
+      const w = worker();
+      const list = [{ name: "miniflare (node)", pid: root }];
+      if (w) list.unshift({ name: "workerd (Worker)", pid: w.pid });
+      return list;
+    },
+    output: proc.output,
+    stop: proc.stop,
+  };
+}
+
+/**
+ * A Node baseline from bench/baselines/, run as its own process.
+ * @param {"ws" | "socketio"} which @returns {Promise<Server>}
+ */
+export async function startBaseline(which) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const file = which === "ws" ? "ws-relay.mjs" : "socketio-relay.mjs";
+  const proc = await launch(process.execPath, [join(ROOT, "bench/baselines", file)], {
+    what: file,
+    env: { PORT: String(port), HOST: "127.0.0.1" },
+    ready: () => healthy(base),
+  });
+  const pid = /** @type {number} */ (proc.child.pid);
+  return {
+    key: which,
+    label: which === "ws" ? "ws baseline (Node)" : "Socket.IO 4 (Node)",
+    kind: which === "ws" ? "relay" : "sio",
+    base,
+    measuredPid: () => pid,
+    cpuPids: () => [{ name: "node", pid }],
+    output: proc.output,
+    stop: proc.stop,
+  };
+}
