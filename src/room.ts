@@ -45,6 +45,8 @@ const REPLAY_PAGE = 100;
 
 export class Room extends DurableObject<Env> {
   private readonly sessions = new Map<string, Session>();
+  /** The same sessions by socket, so a frame finds its sender without reading the attachment. */
+  private readonly bySocket = new WeakMap<WebSocket, Session>();
   /** Sockets whose leave was announced; close and error may both arrive. */
   private readonly departed = new WeakSet<WebSocket>();
   private readonly limits: Limits;
@@ -113,7 +115,7 @@ export class Room extends DurableObject<Env> {
   // ---- a session speaks --------------------------------------------------
 
   async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
-    const sender = this.sessions.get(attachmentOf(ws).peer.id);
+    const sender = this.bySocket.get(ws);
     if (!sender) return; // the room already let this session go
     const parsed = parseClientFrame(raw, this.limits.maxMessageBytes);
     if (!parsed.ok) return this.reject(sender, parsed.error);
@@ -125,7 +127,10 @@ export class Room extends DurableObject<Env> {
     }
     const routed = this.route(sender.peer.id, sender.scope, parsed.frame);
     if ("code" in routed) return this.reject(sender, { ...routed, id });
-    if (id !== undefined) this.deliver(sender, encode({ type: "ack", id, ...ackOf(routed) }));
+    if (id === undefined) return;
+    // An ack promises the message is in the log: it waits for the commit.
+    const ack = encode({ type: "ack", id, ...ackOf(routed) });
+    this.log.whenStored(() => this.deliver(sender, ack));
   }
 
   /** Routes a frame once; a repeated id is answered from the log instead. */
@@ -193,7 +198,9 @@ export class Room extends DurableObject<Env> {
         message: `message is ${bytes} bytes; the limit is ${this.limits.maxMessageBytes}`,
       };
     }
-    return this.route("server", "server", frame);
+    const routed = this.route("server", "server", frame);
+    await new Promise<void>((stored) => this.log.whenStored(stored));
+    return routed;
   }
 
   async describe(): Promise<{
@@ -244,6 +251,7 @@ export class Room extends DurableObject<Env> {
     this.departed.add(ws);
     const { peer } = attachmentOf(ws);
     this.sessions.delete(peer.id);
+    this.bySocket.delete(ws);
     this.sendToAll(encode({ type: "leave", peer }));
     log("close", {
       room: this.name,
@@ -264,6 +272,7 @@ export class Room extends DurableObject<Env> {
     const limiter = new RateLimiter(this.limits.ratePerSecond, this.limits.rateBurst, Date.now());
     const session: Session = { ...attachment, ws, limiter };
     this.sessions.set(attachment.peer.id, session);
+    this.bySocket.set(ws, session);
     return session;
   }
 

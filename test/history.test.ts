@@ -6,36 +6,74 @@ import { RoomLog } from "../src/history";
 import { freshRoom } from "./client";
 
 /** Runs `body` against a fresh room's real SQLite storage. */
-function withStorage<T>(body: (sql: SqlStorage) => T): Promise<T> {
+function withStorage<T>(body: (sql: SqlStorage) => Promise<T>): Promise<T> {
   return runInDurableObject(env.ROOMS.getByName(freshRoom()), (_room, state) =>
     body(state.storage.sql),
   );
 }
 
+/** The log commits at the end of the turn; this waits for it. */
+const stored = (log: RoomLog) => new Promise<void>((resolve) => log.whenStored(resolve));
+
 describe("the room log", () => {
+  it("commits a batch and reads the same state back in a new object", async () => {
+    await withStorage(async (sql) => {
+      const log = new RoomLog(sql, DEFAULT_LIMITS);
+      const { epoch } = log.open();
+      for (const seq of [1, 2, 3]) log.append(seq, "s", `{"seq":${seq}}`, Date.now());
+      // Before the commit, pending rows already serve a resume.
+      expect(log.page(1, 10, Date.now()).map((row) => row.seq)).toEqual([2, 3]);
+      await stored(log);
+      const again = new RoomLog(sql, DEFAULT_LIMITS);
+      expect([again.seq, again.epoch]).toEqual([3, epoch]);
+      expect(again.page(0, 10, Date.now()).map((row) => row.frame)).toEqual([
+        '{"seq":1}',
+        '{"seq":2}',
+        '{"seq":3}',
+      ]);
+    });
+  });
+
+  it("after a crash before the commit, never hands out a lost seq again and reports the gap", async () => {
+    await withStorage(async (sql) => {
+      const log = new RoomLog(sql, DEFAULT_LIMITS);
+      const { epoch } = log.open();
+      log.append(1, "s", "one", Date.now());
+      await stored(log);
+      log.append(2, "s", "two, relayed but never committed", Date.now());
+      // A new object over the same storage, as after a crash: the batch is gone.
+      const revived = new RoomLog(sql, DEFAULT_LIMITS);
+      expect(revived.seq).toBeGreaterThanOrEqual(2);
+      expect(revived.resume(1, epoch, Date.now())).toEqual({ recovered: false, reason: "expired" });
+      expect(revived.resume(revived.seq, epoch, Date.now())).toEqual({ recovered: true });
+    });
+  });
+
   it("with HISTORY_SIZE=0 keeps seq and epoch but no broadcasts", async () => {
-    await withStorage((sql) => {
+    await withStorage(async (sql) => {
       const log = new RoomLog(sql, { ...DEFAULT_LIMITS, historySize: 0 });
       const { epoch } = log.open();
       log.append(1, "s", '{"seq":1}', 1000);
       log.append(2, "s", '{"seq":2}', 1000);
+      await stored(log);
       expect(log.seq).toBe(2);
       expect(log.page(0, 10, 1000)).toEqual([]);
       expect(log.resume(1, epoch, 1000)).toEqual({ recovered: false, reason: "too_many" });
       expect(log.resume(2, epoch, 1000)).toEqual({ recovered: true });
-      // A new object over the same storage reads the same state back.
       const again = new RoomLog(sql, DEFAULT_LIMITS);
       expect([again.seq, again.epoch]).toEqual([2, epoch]);
     });
   });
 
   it("forgets message ids after DEDUP_SECONDS", async () => {
-    await withStorage((sql) => {
+    await withStorage(async (sql) => {
       const log = new RoomLog(sql, { ...DEFAULT_LIMITS, dedupSeconds: 10 });
-      log.remember("client:a", "m1", 1, 0);
-      expect(log.seen("client:a", "m1", 9_999)).toEqual({ seq: 1 });
-      expect(log.seen("client:b", "m1", 9_999)).toBeUndefined();
-      expect(log.seen("client:a", "m1", 10_001)).toBeUndefined();
+      const t0 = Date.now();
+      log.remember("client:a", "m1", 1, t0);
+      await stored(log);
+      expect(log.seen("client:a", "m1", t0 + 9_999)).toEqual({ seq: 1 });
+      expect(log.seen("client:b", "m1", t0 + 9_999)).toBeUndefined();
+      expect(log.seen("client:a", "m1", t0 + 10_001)).toBeUndefined();
     });
   });
 });
