@@ -3,19 +3,17 @@
  * the last seq, recent broadcasts for resume, and recently seen message ids
  * for idempotent publish. Hibernation, eviction and restarts keep all of it.
  *
- * Writes are batched: a broadcast is relayed at once, and its row is written
- * with every other row of the same turn of the event loop, in one commit.
- * One commit per message cost more than everything else the room does
- * (bench/README.md). Acks wait for the commit (`whenStored`), so an
- * acknowledged message is always in the log. A crash between relay and
- * commit can lose a few unacknowledged rows; the seqs they had are then never
- * handed out again, and a resume across them reports `expired`, not silence.
+ * Writes are group-committed: every broadcast and id of one turn of the event
+ * loop is written in one commit at the end of the turn, and nothing caused by
+ * them (relays, acks, notices) leaves the room before that commit
+ * (`whenStored`). A commit per message cost more than everything else the
+ * room does (bench/README.md). So no client ever sees a seq that is not
+ * stored, and a crash before a commit loses only frames nobody was told of.
  *
  * Nothing is written until the room is first used, so reading a room that
  * never existed (the server API) creates nothing.
  */
 import type { Limits } from "./config";
-import { warn } from "./log";
 import type { ResumeFailure } from "./protocol";
 
 export type Resume = { recovered: true } | { recovered: false; reason: ResumeFailure };
@@ -25,7 +23,7 @@ type Row = Stored & { at: number };
 type Seen = { scope: string; id: string; seq: number | null; at: number };
 
 const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS meta (epoch TEXT NOT NULL, seq INTEGER NOT NULL, reserved INTEGER);
+  CREATE TABLE IF NOT EXISTS meta (epoch TEXT NOT NULL, seq INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS history (
     seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, sender TEXT NOT NULL, frame TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS seen (
@@ -34,16 +32,15 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
 `;
 
-/** Seqs a batch may use before it must commit; a crash skips at most this many. */
-const BATCH_SEQS = 1000;
 /** Expired rows are swept at most this often, off the per-message path. */
 const SWEEP_MS = 1000;
 
 export class RoomLog {
+  /** What storage holds: the last committed seq. */
   private state: { epoch: string; seq: number } | undefined;
-  /** Rows and ids written since the last commit, and who waits for it. */
+  /** Written this turn, not yet committed, and who waits for the commit. */
   private batch:
-    | { rows: Row[]; seen: Map<string, Seen>; reserved: number; waiting: (() => void)[] }
+    | { seq: number; rows: Row[]; seen: Map<string, Seen>; waiting: (() => void)[] }
     | undefined;
   private lastSweep = 0;
 
@@ -52,17 +49,8 @@ export class RoomLog {
     private readonly limits: Limits,
   ) {
     const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'meta'").toArray().length;
-    if (!exists) return;
-    const meta = sql
-      .exec<{ epoch: string; seq: number; reserved: number | null }>("SELECT * FROM meta")
-      .one();
-    this.state = { epoch: meta.epoch, seq: meta.seq };
-    if (meta.reserved !== null) {
-      // The last batch never committed: skip every seq it may have handed out.
-      warn("history_lost", { from: meta.seq + 1, to: meta.reserved });
-      this.state.seq = meta.reserved;
-      sql.exec("UPDATE meta SET seq = ?, reserved = NULL", meta.reserved);
-    }
+    if (exists)
+      this.state = sql.exec<{ epoch: string; seq: number }>("SELECT epoch, seq FROM meta").one();
   }
 
   /** The epoch, or null for a room that was never used. */
@@ -70,9 +58,14 @@ export class RoomLog {
     return this.state?.epoch ?? null;
   }
 
-  /** The last seq handed out, committed or not. */
+  /** The last committed seq: the one clients may know of. */
   get seq(): number {
     return this.state?.seq ?? 0;
+  }
+
+  /** The seq the next broadcast gets. */
+  get next(): number {
+    return (this.batch?.seq ?? this.seq) + 1;
   }
 
   /** Makes the room durable: creates its epoch on first use. */
@@ -85,11 +78,11 @@ export class RoomLog {
     return this.state;
   }
 
-  /** Hands out broadcast `seq` (always `this.seq + 1`) and keeps its frame for resumes. */
+  /** Takes broadcast `seq` (always `this.next`) and keeps its frame for resumes. */
   append(seq: number, sender: string, frame: string, now: number): void {
-    const state = this.open();
-    const batch = seq > (this.batch?.reserved ?? 0) ? this.startBatch(seq) : this.current();
-    state.seq = seq;
+    this.open();
+    const batch = this.current();
+    batch.seq = seq;
     if (this.limits.historySize > 0) batch.rows.push({ seq, sender, frame, at: now });
   }
 
@@ -104,20 +97,17 @@ export class RoomLog {
     return { recovered: true };
   }
 
-  /** Broadcasts after `after`, oldest first, inside the history window. */
+  /** Committed broadcasts after `after`, oldest first, inside the history window. */
   page(after: number, limit: number, now: number): Stored[] {
     if (!this.state || this.limits.historySize === 0) return [];
-    const oldest = Math.max(after, this.seq - this.limits.historySize);
-    const stored = this.sql
+    return this.sql
       .exec<Stored>(
         "SELECT seq, sender, frame FROM history WHERE seq > ? AND at >= ? ORDER BY seq LIMIT ?",
-        oldest,
+        Math.max(after, this.seq - this.limits.historySize),
         this.horizon(now),
         limit,
       )
       .toArray();
-    const pending = this.batch?.rows.filter((row) => row.seq > oldest) ?? [];
-    return [...stored, ...pending.slice(0, limit - stored.length)];
   }
 
   /** The seq a message id was given when first seen (null for a direct). */
@@ -140,19 +130,35 @@ export class RoomLog {
     this.current().seen.set(key(scope, id), { scope, id, seq, at: now });
   }
 
-  /** Runs `then` once everything written so far is committed. */
+  /** Runs `then` once everything written so far is committed, in call order. */
   whenStored(then: () => void): void {
     if (this.batch) this.batch.waiting.push(then);
     else then();
   }
 
-  /** Commits the batch: its rows, its ids and the new seq, in one transaction. */
+  /** Resolves when nothing is waiting to be committed. */
+  async settled(): Promise<void> {
+    while (this.batch) await new Promise<void>((resolve) => this.whenStored(resolve));
+  }
+
+  /** The open batch, or a new one that commits at the end of this turn. */
+  private current(): NonNullable<RoomLog["batch"]> {
+    if (!this.batch) {
+      this.batch = { seq: this.seq, rows: [], seen: new Map(), waiting: [] };
+      setTimeout(() => this.commit(), 0);
+    }
+    return this.batch;
+  }
+
+  /** Writes the batch's rows, ids and seq, then lets out what waited for them. */
   private commit(): void {
     const batch = this.batch;
-    if (!batch) return;
+    const state = this.state;
+    if (!batch || !state) return;
     this.batch = undefined;
     const now = Date.now();
-    this.sql.exec("UPDATE meta SET seq = ?, reserved = NULL", this.seq);
+    state.seq = batch.seq;
+    this.sql.exec("UPDATE meta SET seq = ?", batch.seq);
     for (const row of batch.rows) {
       this.sql.exec(
         "INSERT INTO history VALUES (?, ?, ?, ?)",
@@ -171,24 +177,9 @@ export class RoomLog {
         seen.at,
       );
     }
-    this.sql.exec("DELETE FROM history WHERE seq <= ?", this.seq - this.limits.historySize);
+    this.sql.exec("DELETE FROM history WHERE seq <= ?", batch.seq - this.limits.historySize);
     this.sweep(now);
     for (const then of batch.waiting) then();
-  }
-
-  /** The open batch, or a new one that commits at the end of this turn. */
-  private current(): NonNullable<RoomLog["batch"]> {
-    return this.batch ?? this.startBatch(this.seq + 1);
-  }
-
-  /** Records, before relaying anything, which seqs the new batch may hand out. */
-  private startBatch(firstSeq: number): NonNullable<RoomLog["batch"]> {
-    this.commit();
-    const reserved = firstSeq + BATCH_SEQS - 1;
-    this.sql.exec("UPDATE meta SET reserved = ?", reserved);
-    this.batch = { rows: [], seen: new Map(), reserved, waiting: [] };
-    setTimeout(() => this.commit(), 0);
-    return this.batch;
   }
 
   private horizon(now: number): number {

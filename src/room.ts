@@ -66,6 +66,8 @@ export class Room extends DurableObject<Env> {
   // ---- a session connects ------------------------------------------------
 
   async fetch(request: Request): Promise<Response> {
+    // Welcome with a seq that is stored and after every frame it covers went out.
+    await this.log.settled();
     const hello = helloFrom(new URL(request.url));
     if (this.sessions.size >= this.limits.maxConnectionsPerRoom) {
       log("refused", { room: hello.room, code: "room_full", connections: this.sessions.size });
@@ -127,10 +129,7 @@ export class Room extends DurableObject<Env> {
     }
     const routed = this.route(sender.peer.id, sender.scope, parsed.frame);
     if ("code" in routed) return this.reject(sender, { ...routed, id });
-    if (id === undefined) return;
-    // An ack promises the message is in the log: it waits for the commit.
-    const ack = encode({ type: "ack", id, ...ackOf(routed) });
-    this.log.whenStored(() => this.deliver(sender, ack));
+    if (id !== undefined) this.deliver(sender, encode({ type: "ack", id, ...ackOf(routed) }));
   }
 
   /** Routes a frame once; a repeated id is answered from the log instead. */
@@ -154,7 +153,7 @@ export class Room extends DurableObject<Env> {
 
   /** Serialized once, stored, and the same text sent to every receiver. */
   private broadcast(from: string, data: unknown, ts: number): Routed | ProtocolError {
-    const seq = this.log.seq + 1;
+    const seq = this.log.next;
     const text = tryEncode({ type: "message", from, data, ts, seq });
     if (typeof text !== "string") return text;
     this.log.append(seq, from, text, ts);
@@ -181,7 +180,7 @@ export class Room extends DurableObject<Env> {
   /** Publishes as "server"; the relayed frame is measured like a client's frame. */
   async publish(frame: ClientFrame): Promise<Routed | ProtocolError> {
     const to = frame.type === "direct" ? frame.to : undefined;
-    const seq = frame.type === "broadcast" ? this.log.seq + 1 : undefined;
+    const seq = frame.type === "broadcast" ? this.log.next : undefined;
     const probe = tryEncode({
       type: "message",
       from: "server",
@@ -199,7 +198,7 @@ export class Room extends DurableObject<Env> {
       };
     }
     const routed = this.route("server", "server", frame);
-    await new Promise<void>((stored) => this.log.whenStored(stored));
+    await this.log.settled();
     return routed;
   }
 
@@ -277,26 +276,35 @@ export class Room extends DurableObject<Env> {
   }
 
   /**
-   * Sends one serialized frame to every session but `except`. A session that
-   * is replaying gets live broadcasts from the log instead, in their place.
+   * Sends one serialized frame to every session but `except`, once the log has
+   * committed what came before it. A session that is replaying gets live
+   * broadcasts from the log instead, in their place.
    */
   private sendToAll(text: string, except?: string, fromLog = false): void {
-    for (const session of this.sessions.values()) {
-      if (session.peer.id === except || (fromLog && session.replay)) continue;
-      this.deliver(session, text);
-    }
+    this.log.whenStored(() => {
+      for (const session of this.sessions.values()) {
+        if (session.peer.id === except || (fromLog && session.replay)) continue;
+        send(session, text);
+      }
+    });
   }
 
+  /** Sends to one session once the log has committed what came before it. */
   private deliver(session: Session, text: string): void {
-    if (session.replay) {
-      session.replay.queue(text);
-      return;
-    }
-    try {
-      session.ws.send(text);
-    } catch {
-      // A socket that is going away; its close or error event announces the leave.
-    }
+    this.log.whenStored(() => send(session, text));
+  }
+}
+
+/** Sends now, or queues behind a replay in progress. */
+function send(session: Session, text: string): void {
+  if (session.replay) {
+    session.replay.queue(text);
+    return;
+  }
+  try {
+    session.ws.send(text);
+  } catch {
+    // A socket that is going away; its close or error event announces the leave.
   }
 }
 
