@@ -23,7 +23,8 @@ const { values: flags } = parseArgs({
     quick: { type: "boolean", default: false },
     servers: { type: "string", default: "ws,socketio,miniflare,wrangler-dev" },
     generators: { type: "string", default: "2" },
-    out: { type: "string", default: join(HERE, "results") },
+    // Quick runs go elsewhere, so they never replace the committed full results.
+    out: { type: "string" },
   },
 });
 
@@ -362,10 +363,11 @@ const meta = {
   params: P,
   limits: { p99Ms: P99_LIMIT_MS, deliveredMin: DELIVERED_MIN },
 };
-mkdirSync(flags.out, { recursive: true });
+const out = flags.out ?? join(HERE, flags.quick ? "results/quick" : "results");
+mkdirSync(out, { recursive: true });
 const md = markdown(meta, results);
-writeFileSync(join(flags.out, "latest.md"), md);
-writeFileSync(join(flags.out, "latest.json"), `${JSON.stringify({ meta, results }, null, 2)}\n`);
-writeFileSync(join(flags.out, "latency.svg"), latencySvg(results, P99_LIMIT_MS));
+writeFileSync(join(out, "latest.md"), md);
+writeFileSync(join(out, "latest.json"), `${JSON.stringify({ meta, results }, null, 2)}\n`);
+writeFileSync(join(out, "latency.svg"), latencySvg(results, P99_LIMIT_MS));
 console.log(`\n${md}`);
-say(`wrote ${join(flags.out, "latest.md")}, latest.json, latency.svg`);
+say(`wrote ${join(out, "latest.md")}, latest.json, latency.svg`);
