@@ -11,6 +11,7 @@ import {
   type FrameErrorCode,
   parseServerPublish,
   SAFE_NAME,
+  SAFE_NAME_RULE,
 } from "./protocol";
 
 const HISTORY_PAGE = 100;
@@ -59,7 +60,7 @@ async function guard(c: AdminContext): Promise<Response | undefined> {
   const refusal = await checkAdmin(c.req.header("authorization"), c.env.ADMIN_TOKEN);
   if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
   if (!SAFE_NAME.test(c.req.param("room"))) {
-    return errorResponse(400, "bad_room", "room names are 1-64 characters of A-Z a-z 0-9 . _ -");
+    return errorResponse(400, "bad_room", `room names are ${SAFE_NAME_RULE}`);
   }
 }
 

@@ -9,7 +9,7 @@ import { admin } from "./admin";
 import { checkOrigin, checkToken, isRefusal, type Refusal } from "./auth";
 import { allowedOrigins } from "./config";
 import { log } from "./log";
-import { errorResponse, type HttpErrorCode, SAFE_NAME } from "./protocol";
+import { errorResponse, type HttpErrorCode, SAFE_NAME, SAFE_NAME_RULE } from "./protocol";
 import type { Hello } from "./room";
 
 export { Room } from "./room";
@@ -57,7 +57,7 @@ app.onError((error) => {
 function readHello(c: Context<{ Bindings: Env }>): Hello | Refusal {
   const room = c.req.param("room") ?? "";
   if (!SAFE_NAME.test(room)) {
-    return refusal(400, "bad_room", "room names are 1-64 characters of A-Z a-z 0-9 . _ -");
+    return refusal(400, "bad_room", `room names are ${SAFE_NAME_RULE}`);
   }
   const name = c.req.query("name") ?? "";
   if ([...name].length > MAX_NAME_CHARS) {
@@ -65,7 +65,7 @@ function readHello(c: Context<{ Bindings: Env }>): Hello | Refusal {
   }
   const client = c.req.query("client");
   if (client !== undefined && !SAFE_NAME.test(client)) {
-    return refusal(400, "bad_client", "client ids are 1-64 characters of A-Z a-z 0-9 . _ -");
+    return refusal(400, "bad_client", `client ids are ${SAFE_NAME_RULE}`);
   }
   const since = c.req.query("since");
   if (since !== undefined && !(/^\d+$/.test(since) && Number.isSafeInteger(Number(since)))) {

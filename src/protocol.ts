@@ -8,6 +8,7 @@ import * as v from "valibot";
 
 /** Room names and client ids: 1 to 64 characters of one URL-safe alphabet. */
 export const SAFE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+export const SAFE_NAME_RULE = "1-64 characters of A-Z a-z 0-9 . _ -";
 
 /** A session as others see it; `user` is the token's `sub` when auth is on. */
 export type Peer = { id: string; name: string; user?: string };

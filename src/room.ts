@@ -83,7 +83,7 @@ export class Room extends DurableObject<Env> {
     const { since } = hello;
     const resume =
       since === undefined ? undefined : this.log.resume(since, hello.epoch, Date.now());
-    const peers = [...this.sessions.values()].map((session) => session.peer);
+    const peers = this.peers();
     server.send(
       encode({ type: "welcome", id: peer.id, room: hello.room, peers, seq, epoch, ...resume }),
     );
@@ -208,7 +208,7 @@ export class Room extends DurableObject<Env> {
     seq: number;
     epoch: string | null;
   }> {
-    const peers = [...this.sessions.values()].map((session) => session.peer);
+    const peers = this.peers();
     return { connections: peers.length, peers, seq: this.log.seq, epoch: this.log.epoch };
   }
 
@@ -265,6 +265,10 @@ export class Room extends DurableObject<Env> {
 
   private get name(): string {
     return this.ctx.id.name ?? "";
+  }
+
+  private peers(): Peer[] {
+    return [...this.sessions.values()].map((session) => session.peer);
   }
 
   private remember(ws: WebSocket, attachment: Attachment): Session {
