@@ -14,7 +14,7 @@
  * never existed (the server API) creates nothing.
  */
 import type { Limits } from "./config";
-import type { ResumeFailure } from "./protocol";
+import type { ResumeFailure } from "./frames";
 
 export type Resume = { recovered: true } | { recovered: false; reason: ResumeFailure };
 export type Stored = { seq: number; sender: string; frame: string };

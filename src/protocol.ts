@@ -5,20 +5,22 @@
  * See docs/protocol.md for the reference a client author reads.
  */
 import * as v from "valibot";
+import type { ClientFrame, FrameErrorCode, HttpErrorCode, ServerFrame } from "./frames";
+
+export type * from "./frames";
+export { NDJSON_PROTOCOL } from "./frames";
 
 /** Room names and client ids: 1 to 64 characters of one URL-safe alphabet. */
 export const SAFE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 export const SAFE_NAME_RULE = "1-64 characters of A-Z a-z 0-9 . _ -";
-
-/** A session as others see it; `user` is the token's `sub` when auth is on. */
-export type Peer = { id: string; name: string; user?: string };
 
 // ---- client to server ----------------------------------------------------
 
 /** A client's id for one message, so it can be acknowledged and deduplicated. */
 const MessageId = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 
-const ClientFrame = v.variant("type", [
+/** Checked against `frames.ts`: the schema's output must be a ClientFrame. */
+const ClientFrameSchema: v.GenericSchema<unknown, ClientFrame> = v.variant("type", [
   v.object({ type: v.literal("broadcast"), data: v.unknown(), id: v.optional(MessageId) }),
   v.object({
     type: v.literal("direct"),
@@ -27,8 +29,6 @@ const ClientFrame = v.variant("type", [
     id: v.optional(MessageId),
   }),
 ]);
-
-export type ClientFrame = v.InferOutput<typeof ClientFrame>;
 
 /** The body of `POST /rooms/:room/messages`. */
 const ServerPublish = v.object({
@@ -39,51 +39,7 @@ const ServerPublish = v.object({
 
 export type ServerPublish = v.InferOutput<typeof ServerPublish>;
 
-// ---- server to client ----------------------------------------------------
-
-export type ResumeFailure = "epoch_changed" | "expired" | "too_many";
-
-export type ServerFrame =
-  | {
-      type: "welcome";
-      id: string;
-      room: string;
-      peers: Peer[];
-      seq: number;
-      epoch: string;
-      recovered?: boolean;
-      reason?: ResumeFailure;
-    }
-  | { type: "join"; peer: Peer }
-  | { type: "leave"; peer: Peer }
-  | { type: "message"; from: string; to?: string; data: unknown; ts: number; seq?: number }
-  | { type: "ack"; id: string; seq?: number; duplicate?: true }
-  | { type: "error"; code: FrameErrorCode; message: string; id?: string };
-
 // ---- errors ----------------------------------------------------------------
-
-/** Codes of error frames; the connection stays open after each. */
-export type FrameErrorCode =
-  | "bad_json"
-  | "bad_message"
-  | "too_large"
-  | "unknown_recipient"
-  | "rate_limited";
-
-/** Codes of refused HTTP requests; the server API also answers with frame codes. */
-export type HttpErrorCode =
-  | Exclude<FrameErrorCode, "rate_limited">
-  | "bad_room"
-  | "bad_name"
-  | "bad_client"
-  | "bad_resume"
-  | "upgrade_required"
-  | "forbidden_origin"
-  | "unauthorized"
-  | "forbidden"
-  | "room_full"
-  | "not_found"
-  | "internal";
 
 export type ProtocolError = { code: FrameErrorCode; message: string; id?: string };
 
@@ -118,7 +74,7 @@ export function parseClientFrame(raw: string | ArrayBuffer, maxBytes: number): P
   }
   const json = parseJson(raw);
   if (!json.ok) return fail("bad_json", "frame is not valid JSON");
-  const result = v.safeParse(ClientFrame, json.value);
+  const result = v.safeParse(ClientFrameSchema, json.value);
   if (result.success) return { ok: true, frame: result.output };
   return fail("bad_message", describe(result.issues[0]), idOf(json));
 }

@@ -85,7 +85,16 @@ export class Room extends DurableObject<Env> {
       since === undefined ? undefined : this.log.resume(since, hello.epoch, Date.now());
     const peers = this.peers();
     server.send(
-      encode({ type: "welcome", id: peer.id, room: hello.room, peers, seq, epoch, ...resume }),
+      encode({
+        type: "welcome",
+        id: peer.id,
+        room: hello.room,
+        peers,
+        seq,
+        epoch,
+        limits: { maxMessageBytes: this.limits.maxMessageBytes, maxBatchFrames: 1 },
+        ...resume,
+      }),
     );
     this.sendToAll(encode({ type: "join", peer }));
     const session = this.remember(server, attachment);

@@ -12,6 +12,8 @@ describe("presence", () => {
       peers: [],
       seq: 0,
       epoch: expect.any(String),
+      // One frame at a time for a client that did not ask for batches.
+      limits: { maxMessageBytes: 65536, maxBatchFrames: 1 },
     });
     expect(ada.welcome.id.length).toBeGreaterThanOrEqual(16);
 

@@ -1,0 +1,84 @@
+/**
+ * The wire frames, declared once as types with no imports, so the Worker, the
+ * room, the client library, the demo and the tests all describe the same
+ * protocol (docs/protocol.md). The parser that checks them lives in
+ * `protocol.ts`; a type test keeps the two in step.
+ */
+
+/** A session as others see it; `user` is the token's `sub` when auth is on. */
+export type Peer = { id: string; name: string; user?: string };
+
+/** The WebSocket subprotocol under which frames travel in newline-separated batches. */
+export const NDJSON_PROTOCOL = "edge-relay.ndjson";
+
+// ---- client to server ----------------------------------------------------
+
+export type BroadcastFrame = { type: "broadcast"; data: unknown; id?: string };
+export type DirectFrame = { type: "direct"; to: string; data: unknown; id?: string };
+export type ClientFrame = BroadcastFrame | DirectFrame;
+
+// ---- server to client ----------------------------------------------------
+
+/** Why a resume could not replay what was missed. */
+export type ResumeFailure = "epoch_changed" | "expired" | "too_many";
+
+/** What this room accepts from a client, so a client can size its batches. */
+export type WelcomeLimits = { maxMessageBytes: number; maxBatchFrames: number };
+
+export type WelcomeFrame = {
+  type: "welcome";
+  id: string;
+  room: string;
+  peers: Peer[];
+  seq: number;
+  epoch: string;
+  limits: WelcomeLimits;
+  recovered?: boolean;
+  reason?: ResumeFailure;
+};
+
+export type JoinFrame = { type: "join"; peer: Peer };
+export type LeaveFrame = { type: "leave"; peer: Peer };
+export type MessageFrame = {
+  type: "message";
+  from: string;
+  to?: string;
+  data: unknown;
+  ts: number;
+  seq?: number;
+};
+export type AckFrame = { type: "ack"; id: string; seq?: number; duplicate?: true };
+export type ErrorFrame = { type: "error"; code: FrameErrorCode; message: string; id?: string };
+
+export type ServerFrame =
+  | WelcomeFrame
+  | JoinFrame
+  | LeaveFrame
+  | MessageFrame
+  | AckFrame
+  | ErrorFrame;
+
+// ---- errors ----------------------------------------------------------------
+
+/** Codes of error frames; the connection stays open after each. */
+export type FrameErrorCode =
+  | "bad_json"
+  | "bad_message"
+  | "too_large"
+  | "unknown_recipient"
+  | "rate_limited";
+
+/** Codes of refused HTTP requests; the server API also answers with frame codes. */
+export type HttpErrorCode =
+  | Exclude<FrameErrorCode, "rate_limited">
+  | "bad_room"
+  | "bad_name"
+  | "bad_client"
+  | "bad_resume"
+  | "upgrade_required"
+  | "forbidden_origin"
+  | "unauthorized"
+  | "forbidden"
+  | "room_full"
+  | "not_found"
+  | "internal";
