@@ -59,6 +59,9 @@ export function errorResponse(
 
 export type Parsed = { ok: true; frame: ClientFrame } | { ok: false; error: ProtocolError };
 
+/** Client frames one batch may carry on an `edge-relay.ndjson` socket; also the outgoing cap. */
+export const MAX_BATCH_FRAMES = 100;
+
 /** Turns one raw WebSocket frame into a typed client frame or a protocol error. */
 export function parseClientFrame(raw: string | ArrayBuffer, maxBytes: number): Parsed {
   const bytes = typeof raw === "string" ? utf8Length(raw) : raw.byteLength;
@@ -72,7 +75,40 @@ export function parseClientFrame(raw: string | ArrayBuffer, maxBytes: number): P
     // Reading the id of a far larger frame would cost more than it deserves.
     return fail("too_large", tooLarge, bytes <= 4 * maxBytes ? idOf(parseJson(raw)) : undefined);
   }
-  const json = parseJson(raw);
+  return parseText(raw);
+}
+
+/**
+ * Turns a frame of an `edge-relay.ndjson` socket into one result per line, in
+ * order, so each line is answered as if it had come alone. The byte limit is
+ * the whole frame's; lines past `MAX_BATCH_FRAMES` are refused one by one.
+ */
+export function parseClientBatch(raw: string | ArrayBuffer, maxBytes: number): Parsed[] {
+  if (typeof raw !== "string" || !raw.includes("\n")) return [parseClientFrame(raw, maxBytes)];
+  const lines = raw.split("\n").filter((line) => line !== "");
+  if (lines.length === 0) return [fail("bad_json", "frame holds only empty lines")];
+  const bytes = utf8Length(raw);
+  if (bytes > maxBytes) {
+    const message = `frame is ${bytes} bytes; the limit is ${maxBytes}`;
+    const readIds = bytes <= 4 * maxBytes;
+    return lines.map((line) =>
+      fail("too_large", message, readIds ? idOf(parseJson(line)) : undefined),
+    );
+  }
+  return lines.map((line, index) =>
+    index < MAX_BATCH_FRAMES
+      ? parseText(line)
+      : fail(
+          "too_large",
+          `a frame carries at most ${MAX_BATCH_FRAMES} frames`,
+          idOf(parseJson(line)),
+        ),
+  );
+}
+
+/** One JSON text, already within the size limit. */
+function parseText(text: string): Parsed {
+  const json = parseJson(text);
   if (!json.ok) return fail("bad_json", "frame is not valid JSON");
   const result = v.safeParse(ClientFrameSchema, json.value);
   if (result.success) return { ok: true, frame: result.output };

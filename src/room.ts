@@ -4,18 +4,25 @@
  * evicted from memory and costs nothing; each socket's attachment keeps who
  * the session is, and the session map is rebuilt from the sockets on wake.
  * Broadcasts get a seq and go to the room's log, from which resumes replay.
+ * Every frame leaves through the session's outlet, the one guarded way to a
+ * socket, which also coalesces a turn's frames for clients that batch.
  */
 import { DurableObject } from "cloudflare:workers";
 import { type Limits, readLimits } from "./config";
 import { RoomLog } from "./history";
 import { log } from "./log";
+import { closeQuietly, Outlet, Turn } from "./outlet";
 import {
   type ClientFrame,
   encode,
   errorFrame,
   errorResponse,
+  MAX_BATCH_FRAMES,
+  NDJSON_PROTOCOL,
+  type Parsed,
   type Peer,
   type ProtocolError,
+  parseClientBatch,
   parseClientFrame,
   tryEncode,
   utf8Length,
@@ -34,9 +41,14 @@ export type Hello = {
 };
 
 /** Kept in each socket's attachment, so it survives hibernation. */
-type Attachment = { peer: Peer; scope: string };
+type Attachment = { peer: Peer; scope: string; batched?: true };
 
-type Session = Attachment & { ws: WebSocket; limiter: RateLimiter; replay?: Replay };
+type Session = Attachment & {
+  ws: WebSocket;
+  outlet: Outlet;
+  limiter: RateLimiter;
+  replay?: Replay;
+};
 
 /** What routing a frame did: a broadcast's seq, or a direct's delivery. */
 export type Routed = { seq: number; duplicate?: true } | { delivered: true; duplicate?: true };
@@ -51,6 +63,7 @@ export class Room extends DurableObject<Env> {
   private readonly departed = new WeakSet<WebSocket>();
   private readonly limits: Limits;
   private readonly log: RoomLog;
+  private readonly turn = new Turn();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -73,18 +86,22 @@ export class Room extends DurableObject<Env> {
       log("refused", { room: hello.room, code: "room_full", connections: this.sessions.size });
       return errorResponse(503, "room_full", "this room is full; try again later");
     }
-    const { 0: client, 1: server } = new WebSocketPair();
-    const peer: Peer = { id: crypto.randomUUID(), name: hello.name, user: hello.user };
-    const attachment = { peer, scope: scopeOf(hello, peer.id) };
-    this.ctx.acceptWebSocket(server);
-    server.serializeAttachment(attachment);
-
+    // Storage first: if it fails, no socket was accepted and nobody was told of one.
     const { seq, epoch } = this.log.open();
     const { since } = hello;
     const resume =
       since === undefined ? undefined : this.log.resume(since, hello.epoch, Date.now());
+
+    const { 0: client, 1: server } = new WebSocketPair();
+    const peer: Peer = { id: crypto.randomUUID(), name: hello.name, user: hello.user };
+    const batched = offers(request, NDJSON_PROTOCOL);
+    const attachment: Attachment = { peer, scope: scopeOf(hello, peer.id) };
+    if (batched) attachment.batched = true;
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment(attachment);
     const peers = this.peers();
-    server.send(
+    const session = this.remember(server, attachment);
+    session.outlet.send(
       encode({
         type: "welcome",
         id: peer.id,
@@ -92,29 +109,38 @@ export class Room extends DurableObject<Env> {
         peers,
         seq,
         epoch,
-        limits: { maxMessageBytes: this.limits.maxMessageBytes, maxBatchFrames: 1 },
+        limits: {
+          maxMessageBytes: this.limits.maxMessageBytes,
+          maxBatchFrames: batched ? MAX_BATCH_FRAMES : 1,
+        },
         ...resume,
       }),
     );
-    this.sendToAll(encode({ type: "join", peer }));
-    const session = this.remember(server, attachment);
-    if (since !== undefined && resume?.recovered && since < seq) {
-      session.replay = new Replay(since, peer.id);
-      void this.catchUp(session, session.replay);
-    }
+    this.sendToAll(encode({ type: "join", peer }), peer.id);
+    if (since !== undefined && resume?.recovered && since < seq) this.startReplay(session, since);
     log("connect", { room: hello.room, session: peer.id, connections: this.sessions.size });
-    return new Response(null, { status: 101, webSocket: client });
+    const headers = batched ? { "Sec-WebSocket-Protocol": NDJSON_PROTOCOL } : undefined;
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  private startReplay(session: Session, since: number): void {
+    const replay = new Replay(since, session.peer.id, session.outlet);
+    session.replay = replay;
+    this.catchUp(session, replay).catch((error: unknown) => {
+      log("replay_error", { room: this.name, session: session.peer.id, error: String(error) });
+      this.drop(session, 1011, "could not resume");
+    });
   }
 
   /** Streams missed broadcasts from storage, a page at a time, then goes live. */
   private async catchUp(session: Session, replay: Replay): Promise<void> {
     while (this.sessions.get(session.peer.id) === session) {
       const page = this.log.page(replay.cursor, REPLAY_PAGE, Date.now());
-      if (!replay.send(session.ws, page, this.log.seq)) {
+      if (!replay.send(page, this.log.seq)) {
         return this.drop(session, 4000, "fell behind while resuming");
       }
       if (replay.cursor >= this.log.seq) {
-        replay.finish(session.ws);
+        replay.finish();
         session.replay = undefined;
         return;
       }
@@ -128,17 +154,36 @@ export class Room extends DurableObject<Env> {
   async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const sender = this.bySocket.get(ws);
     if (!sender) return; // the room already let this session go
-    const parsed = parseClientFrame(raw, this.limits.maxMessageBytes);
-    if (!parsed.ok) return this.reject(sender, parsed.error);
+    const max = this.limits.maxMessageBytes;
+    if (!sender.batched) {
+      this.speak(sender, parseClientFrame(raw, max));
+      return;
+    }
+    for (const parsed of parseClientBatch(raw, max)) {
+      if (!this.speak(sender, parsed)) return;
+    }
+  }
+
+  /** Handles one client frame as if it came alone; false when the session was dropped. */
+  private speak(sender: Session, parsed: Parsed): boolean {
+    if (!parsed.ok) {
+      this.reject(sender, parsed.error);
+      return true;
+    }
     const { id } = parsed.frame;
     const verdict = sender.limiter.take(Date.now());
-    if (verdict === "flooding") return this.drop(sender, 1008, "flooding over the rate limit");
+    if (verdict === "flooding") {
+      this.drop(sender, 1008, "flooding over the rate limit");
+      return false;
+    }
     if (verdict === "limited") {
-      return this.reject(sender, { code: "rate_limited", message: "over the rate limit", id });
+      this.reject(sender, { code: "rate_limited", message: "over the rate limit", id });
+      return true;
     }
     const routed = this.route(sender.peer.id, sender.scope, parsed.frame);
-    if ("code" in routed) return this.reject(sender, { ...routed, id });
-    if (id !== undefined) this.deliver(sender, encode({ type: "ack", id, ...ackOf(routed) }));
+    if ("code" in routed) this.reject(sender, { ...routed, id });
+    else if (id !== undefined) this.deliver(sender, encode({ type: "ack", id, ...ackOf(routed) }));
+    return true;
   }
 
   /** Routes a frame once; a repeated id is answered from the log instead. */
@@ -235,13 +280,16 @@ export class Room extends DurableObject<Env> {
   // ---- a session leaves --------------------------------------------------
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    const outlet = this.bySocket.get(ws)?.outlet;
     this.leave(ws, code);
-    // Answer the close handshake so the client sees a clean close, not 1006.
-    try {
-      ws.close(echoable(code), reason);
-    } catch {
-      // already closed by the runtime
-    }
+    // 1006 and 1015 mean the transport is gone: there is no one to answer.
+    if (code === 1006 || code === 1015) return;
+    // The runtime does not answer a hibernated socket's close frame; without
+    // this the client sees 1006 instead of a clean close. 1005 (no code)
+    // cannot be sent back, so it is answered with 1000.
+    const answer = code === 1005 ? 1000 : code;
+    if (outlet) outlet.close(answer, reason);
+    else closeQuietly(ws, answer, reason);
   }
 
   async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
@@ -251,7 +299,7 @@ export class Room extends DurableObject<Env> {
   /** The room ends a session itself; frames it sent after this are ignored. */
   private drop(session: Session, code: number, reason: string): void {
     this.leave(session.ws, code, reason);
-    session.ws.close(code, reason);
+    session.outlet.close(code, reason);
   }
 
   private leave(ws: WebSocket, code: number, error?: string): void {
@@ -282,7 +330,8 @@ export class Room extends DurableObject<Env> {
 
   private remember(ws: WebSocket, attachment: Attachment): Session {
     const limiter = new RateLimiter(this.limits.ratePerSecond, this.limits.rateBurst, Date.now());
-    const session: Session = { ...attachment, ws, limiter };
+    const outlet = new Outlet(ws, attachment.batched === true, this.turn);
+    const session: Session = { ...attachment, ws, outlet, limiter };
     this.sessions.set(attachment.peer.id, session);
     this.bySocket.set(ws, session);
     return session;
@@ -295,30 +344,26 @@ export class Room extends DurableObject<Env> {
    */
   private sendToAll(text: string, except?: string, fromLog = false): void {
     this.log.whenStored(() => {
+      let bytes: number | undefined;
       for (const session of this.sessions.values()) {
         if (session.peer.id === except || (fromLog && session.replay)) continue;
-        send(session, text);
+        // Measured once for every batching receiver, not once each.
+        if (session.batched) bytes ??= utf8Length(text);
+        session.outlet.send(text, bytes);
       }
     });
   }
 
   /** Sends to one session once the log has committed what came before it. */
   private deliver(session: Session, text: string): void {
-    this.log.whenStored(() => send(session, text));
+    this.log.whenStored(() => session.outlet.send(text));
   }
 }
 
-/** Sends now, or queues behind a replay in progress. */
-function send(session: Session, text: string): void {
-  if (session.replay) {
-    session.replay.queue(text);
-    return;
-  }
-  try {
-    session.ws.send(text);
-  } catch {
-    // A socket that is going away; its close or error event announces the leave.
-  }
+/** Whether the upgrade offered a WebSocket subprotocol. */
+function offers(request: Request, protocol: string): boolean {
+  const offered = request.headers.get("Sec-WebSocket-Protocol") ?? "";
+  return offered.split(",").some((item) => item.trim() === protocol);
 }
 
 function attachmentOf(ws: WebSocket): Attachment {
@@ -347,9 +392,4 @@ function helloFrom(url: URL): Hello {
 
 function ackOf(routed: Routed): { seq?: number; duplicate?: true } {
   return { seq: "seq" in routed ? routed.seq : undefined, duplicate: routed.duplicate };
-}
-
-/** 1005 and 1006 describe a missing close frame and cannot be sent back. */
-function echoable(code: number): number {
-  return code === 1005 || code === 1006 || code === 1015 ? 1000 : code;
 }

@@ -14,7 +14,9 @@ export class TestClient {
     ws.addEventListener("message", (event) => {
       const text = String(event.data);
       this.raw.push(text);
-      if (text !== "pong") this.frames.push(JSON.parse(text) as ServerFrame);
+      if (text === "pong") return this.wake();
+      // One frame per line: a batching socket joins a turn's frames with "\n".
+      for (const line of text.split("\n")) this.frames.push(JSON.parse(line) as ServerFrame);
       this.wake();
     });
     ws.addEventListener("close", (event) => {

@@ -1,0 +1,128 @@
+/**
+ * The one way a frame leaves for a socket. Every frame a Durable Object sends
+ * (welcome, live frames, replay pages, the backlog behind a replay, batches)
+ * goes through an outlet, which:
+ *
+ * - swallows the throw of a socket that is closing: its close or error event
+ *   ends the session, so a failed send is never an error of its own;
+ * - holds live frames back while a replay is streaming history to the socket,
+ *   and lets them out, in order, when it has caught up;
+ * - on a socket that negotiated `edge-relay.ndjson`, coalesces everything
+ *   due in one turn into as few frames as the caps allow, joined by "\n".
+ *   Each frame costs the runtime an event and a pass through the output gate,
+ *   so fewer, fuller frames are most of the relay's throughput.
+ */
+import { MAX_BATCH_FRAMES, utf8Length } from "./protocol";
+
+/** The byte cap of one coalesced frame; a single larger frame goes alone. */
+export const MAX_BATCH_BYTES = 65536;
+
+export class Outlet {
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  /** Live frames waiting for a replay to finish; undefined when live. */
+  private held: string[] | undefined;
+
+  constructor(
+    private readonly ws: WebSocket,
+    /** True when the client asked for newline-joined batches. */
+    readonly batched: boolean,
+    private readonly turn: Turn,
+  ) {}
+
+  /** A live frame: sent in this turn, or after the replay in progress. */
+  send(frame: string, bytes?: number): void {
+    if (this.held) this.held.push(frame);
+    else this.emit(frame, bytes);
+  }
+
+  /** Binary frames are never batched: their protocols read one message per frame. */
+  sendBinary(data: ArrayBuffer | ArrayBufferView): void {
+    this.flush();
+    this.write(data);
+  }
+
+  /** Holds live frames back until `release`, while history goes out through `replayed`. */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** A frame from history; it passes the hold. */
+  replayed(frame: string): void {
+    this.emit(frame);
+  }
+
+  /** Lets the held frames out behind the replayed ones. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const frame of held) this.emit(frame);
+  }
+
+  /** Writes what this turn coalesced; runs when the turn ends. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const text = this.pending.join("\n");
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.write(text);
+  }
+
+  /** Closes the socket with what is pending sent first; a socket already gone is left be. */
+  close(code: number, reason: string): void {
+    this.flush();
+    closeQuietly(this.ws, code, reason);
+  }
+
+  private emit(frame: string, bytes?: number): void {
+    if (!this.batched) {
+      this.write(frame);
+      return;
+    }
+    const size = bytes ?? utf8Length(frame);
+    // +1 for the newline that joins it to what is pending.
+    const full =
+      this.pending.length >= MAX_BATCH_FRAMES || this.pendingBytes + 1 + size > MAX_BATCH_BYTES;
+    if (this.pending.length > 0 && full) this.flush();
+    if (this.pending.length === 0) this.turn.due(this);
+    this.pending.push(frame);
+    this.pendingBytes += (this.pending.length > 1 ? 1 : 0) + size;
+  }
+
+  private write(data: string | ArrayBuffer | ArrayBufferView): void {
+    try {
+      this.ws.send(data);
+    } catch {
+      // A socket that is going away; its close or error event ends the session.
+    }
+  }
+}
+
+/**
+ * One turn of a room: outlets with frames pending are flushed together when
+ * it ends, after everything the current events and the log's commit sent.
+ */
+export class Turn {
+  private readonly outlets = new Set<Outlet>();
+
+  due(outlet: Outlet): void {
+    if (this.outlets.size === 0) setTimeout(() => this.end(), 0);
+    this.outlets.add(outlet);
+  }
+
+  /** Flushes every outlet with frames pending. */
+  end(): void {
+    const outlets = [...this.outlets];
+    this.outlets.clear();
+    for (const outlet of outlets) outlet.flush();
+  }
+}
+
+/** Closes a socket that may already be closed; the runtime then throws, which means nothing here. */
+export function closeQuietly(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // already closed or closing
+  }
+}
