@@ -91,16 +91,14 @@ export class Room extends DurableObject<Env> {
     const { since } = hello;
     const resume =
       since === undefined ? undefined : this.log.resume(since, hello.epoch, Date.now());
-
-    const { 0: client, 1: server } = new WebSocketPair();
-    const peer: Peer = { id: crypto.randomUUID(), name: hello.name, user: hello.user };
     const batched = offers(request, NDJSON_PROTOCOL);
-    const attachment: Attachment = { peer, scope: scopeOf(hello, peer.id) };
-    if (batched) attachment.batched = true;
-    this.ctx.acceptWebSocket(server);
-    server.serializeAttachment(attachment);
     const peers = this.peers();
-    const session = this.remember(server, attachment);
+    const { client, session } = this.accept(hello, batched);
+    const { peer } = session;
+    const limits = {
+      maxMessageBytes: this.limits.maxMessageBytes,
+      maxBatchFrames: batched ? MAX_BATCH_FRAMES : 1,
+    };
     session.outlet.send(
       encode({
         type: "welcome",
@@ -109,10 +107,7 @@ export class Room extends DurableObject<Env> {
         peers,
         seq,
         epoch,
-        limits: {
-          maxMessageBytes: this.limits.maxMessageBytes,
-          maxBatchFrames: batched ? MAX_BATCH_FRAMES : 1,
-        },
+        limits,
         ...resume,
       }),
     );
@@ -121,6 +116,17 @@ export class Room extends DurableObject<Env> {
     log("connect", { room: hello.room, session: peer.id, connections: this.sessions.size });
     const headers = batched ? { "Sec-WebSocket-Protocol": NDJSON_PROTOCOL } : undefined;
     return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  /** Accepts the socket for hibernation, with who it is in its attachment. */
+  private accept(hello: Hello, batched: boolean): { client: WebSocket; session: Session } {
+    const { 0: client, 1: server } = new WebSocketPair();
+    const peer: Peer = { id: crypto.randomUUID(), name: hello.name, user: hello.user };
+    const scope = scopeOf(hello, peer.id);
+    const attachment: Attachment = batched ? { peer, scope, batched } : { peer, scope };
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment(attachment);
+    return { client, session: this.remember(server, attachment) };
   }
 
   private startReplay(session: Session, since: number): void {
