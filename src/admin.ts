@@ -6,7 +6,8 @@
 import { type Context, Hono } from "hono";
 import { checkAdmin } from "./auth";
 import {
-  type ClientFrame,
+  type BroadcastFrame,
+  type DirectFrame,
   errorResponse,
   type FrameErrorCode,
   parseServerPublish,
@@ -25,7 +26,7 @@ admin.post("/:room/messages", async (c) => {
   const parsed = parseServerPublish(await c.req.text());
   if (!parsed.ok) return errorResponse(400, parsed.error.code, parsed.error.message);
   const { data, to, id } = parsed.body;
-  const frame: ClientFrame =
+  const frame: BroadcastFrame | DirectFrame =
     to === undefined ? { type: "broadcast", data, id } : { type: "direct", to, data, id };
   const routed = await roomOf(c).publish(frame);
   if (!("code" in routed)) return c.json(routed);

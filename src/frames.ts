@@ -5,8 +5,14 @@
  * `protocol.ts`; a type test keeps the two in step.
  */
 
-/** A session as others see it; `user` is the token's `sub` when auth is on. */
-export type Peer = { id: string; name: string; user?: string };
+/**
+ * A session as others see it; `user` is the token's `sub` when auth is on,
+ * `state` what the session last set with a presence frame.
+ */
+export type Peer = { id: string; name: string; user?: string; state?: Json };
+
+/** A value as JSON carries it: what a presence state can be. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** The WebSocket subprotocol under which frames travel in newline-separated batches. */
 export const NDJSON_PROTOCOL = "edge-relay.ndjson";
@@ -15,7 +21,9 @@ export const NDJSON_PROTOCOL = "edge-relay.ndjson";
 
 export type BroadcastFrame = { type: "broadcast"; data: unknown; id?: string };
 export type DirectFrame = { type: "direct"; to: string; data: unknown; id?: string };
-export type ClientFrame = BroadcastFrame | DirectFrame;
+/** Sets the sender's presence state, which peers see until it changes or the session leaves. */
+export type PresenceFrame = { type: "presence"; state: Json; id?: string };
+export type ClientFrame = BroadcastFrame | DirectFrame | PresenceFrame;
 
 // ---- server to client ----------------------------------------------------
 
@@ -39,6 +47,8 @@ export type WelcomeFrame = {
 
 export type JoinFrame = { type: "join"; peer: Peer };
 export type LeaveFrame = { type: "leave"; peer: Peer };
+/** A peer's presence state changed; `peer.state` is the new state. */
+export type PeerPresenceFrame = { type: "presence"; peer: Peer };
 export type MessageFrame = {
   type: "message";
   from: string;
@@ -54,6 +64,7 @@ export type ServerFrame =
   | WelcomeFrame
   | JoinFrame
   | LeaveFrame
+  | PeerPresenceFrame
   | MessageFrame
   | AckFrame
   | ErrorFrame;

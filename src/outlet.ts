@@ -100,13 +100,17 @@ export class Outlet {
 
 /**
  * One turn of a room: outlets with frames pending are flushed together when
- * it ends, after everything the current events and the log's commit sent.
+ * it ends. It ends in a zero-delay timer, after the events already queued,
+ * or later if `settle` defers it (the room waits for its log's commit, so the
+ * frames a commit lets out share a frame with those sent before it).
  */
 export class Turn {
   private readonly outlets = new Set<Outlet>();
 
+  constructor(private readonly settle: (end: () => void) => void = (end) => end()) {}
+
   due(outlet: Outlet): void {
-    if (this.outlets.size === 0) setTimeout(() => this.end(), 0);
+    if (this.outlets.size === 0) setTimeout(() => this.settle(() => this.end()), 0);
     this.outlets.add(outlet);
   }
 

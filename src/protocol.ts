@@ -5,7 +5,7 @@
  * See docs/protocol.md for the reference a client author reads.
  */
 import * as v from "valibot";
-import type { ClientFrame, FrameErrorCode, HttpErrorCode, ServerFrame } from "./frames";
+import type { ClientFrame, FrameErrorCode, HttpErrorCode, Json, ServerFrame } from "./frames";
 
 export type * from "./frames";
 export { NDJSON_PROTOCOL } from "./frames";
@@ -28,7 +28,16 @@ const ClientFrameSchema: v.GenericSchema<unknown, ClientFrame> = v.variant("type
     data: v.unknown(),
     id: v.optional(MessageId),
   }),
+  v.object({
+    type: v.literal("presence"),
+    // Parsed from JSON text, so any value present is JSON.
+    state: v.custom<Json>((value) => value !== undefined, "state is required"),
+    id: v.optional(MessageId),
+  }),
 ]);
+
+/** The largest presence state, serialized; it lives in the socket's attachment (16 KiB in all). */
+export const MAX_PRESENCE_BYTES = 2048;
 
 /** The body of `POST /rooms/:room/messages`. */
 const ServerPublish = v.object({

@@ -13,11 +13,14 @@ import { RoomLog } from "./history";
 import { log } from "./log";
 import { closeQuietly, Outlet, Turn } from "./outlet";
 import {
-  type ClientFrame,
+  type BroadcastFrame,
+  type DirectFrame,
   encode,
   errorFrame,
   errorResponse,
+  type Json,
   MAX_BATCH_FRAMES,
+  MAX_PRESENCE_BYTES,
   NDJSON_PROTOCOL,
   type Parsed,
   type Peer,
@@ -50,6 +53,12 @@ type Session = Attachment & {
   replay?: Replay;
 };
 
+/** A peer as the server API hands it over; RPC's types cannot follow the recursive `Json`. */
+type PeerView = Omit<Peer, "state"> & { state?: object | string | number | boolean | null };
+
+/** A frame that carries data from one session to others. */
+type Message = BroadcastFrame | DirectFrame;
+
 /** What routing a frame did: a broadcast's seq, or a direct's delivery. */
 export type Routed = { seq: number; duplicate?: true } | { delivered: true; duplicate?: true };
 
@@ -63,12 +72,13 @@ export class Room extends DurableObject<Env> {
   private readonly departed = new WeakSet<WebSocket>();
   private readonly limits: Limits;
   private readonly log: RoomLog;
-  private readonly turn = new Turn();
+  private readonly turn: Turn;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.limits = readLimits(env);
     this.log = new RoomLog(ctx.storage.sql, this.limits);
+    this.turn = new Turn((end) => this.log.whenStored(end));
     // Heartbeats are answered by the runtime without waking the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     for (const ws of ctx.getWebSockets()) {
@@ -186,14 +196,18 @@ export class Room extends DurableObject<Env> {
       this.reject(sender, { code: "rate_limited", message: "over the rate limit", id });
       return true;
     }
-    const routed = this.route(sender.peer.id, sender.scope, parsed.frame);
+    const { frame } = parsed;
+    const routed =
+      frame.type === "presence"
+        ? this.present(sender, frame.state)
+        : this.route(sender.peer.id, sender.scope, frame);
     if ("code" in routed) this.reject(sender, { ...routed, id });
     else if (id !== undefined) this.deliver(sender, encode({ type: "ack", id, ...ackOf(routed) }));
     return true;
   }
 
   /** Routes a frame once; a repeated id is answered from the log instead. */
-  private route(from: string, scope: string, frame: ClientFrame): Routed | ProtocolError {
+  private route(from: string, scope: string, frame: Message): Routed | ProtocolError {
     const now = Date.now();
     const seen = frame.id === undefined ? undefined : this.log.seen(scope, frame.id, now);
     if (seen) {
@@ -230,6 +244,24 @@ export class Room extends DurableObject<Env> {
     return { delivered: true };
   }
 
+  /** Sets a session's presence state where hibernation keeps it, and tells the others. */
+  private present(session: Session, state: Json): Routed | ProtocolError {
+    const peer = { ...session.peer, state };
+    const text = tryEncode({ type: "presence", peer });
+    if (typeof text !== "string") return text;
+    const bytes = utf8Length(JSON.stringify(state));
+    if (bytes > MAX_PRESENCE_BYTES) {
+      const message = `presence state is ${bytes} bytes; the limit is ${MAX_PRESENCE_BYTES}`;
+      return { code: "too_large", message };
+    }
+    session.peer = peer;
+    const attachment: Attachment = { peer, scope: session.scope };
+    if (session.batched) attachment.batched = true;
+    session.ws.serializeAttachment(attachment);
+    this.sendToAll(text, peer.id);
+    return { delivered: true };
+  }
+
   private reject(session: Session, error: ProtocolError): void {
     log("protocol_error", { room: this.name, session: session.peer.id, code: error.code });
     this.deliver(session, errorFrame(error));
@@ -238,7 +270,7 @@ export class Room extends DurableObject<Env> {
   // ---- the server API ------------------------------------------------------
 
   /** Publishes as "server"; the relayed frame is measured like a client's frame. */
-  async publish(frame: ClientFrame): Promise<Routed | ProtocolError> {
+  async publish(frame: Message): Promise<Routed | ProtocolError> {
     const to = frame.type === "direct" ? frame.to : undefined;
     const seq = frame.type === "broadcast" ? this.log.next : undefined;
     const probe = tryEncode({
@@ -264,7 +296,8 @@ export class Room extends DurableObject<Env> {
 
   async describe(): Promise<{
     connections: number;
-    peers: Peer[];
+    /** Peers, presence state included; typed loosely because RPC types cannot follow a recursive Json. */
+    peers: PeerView[];
     seq: number;
     epoch: string | null;
   }> {
