@@ -37,7 +37,7 @@ export async function chromiumLaunch(): Promise<Launch> {
     throw new Error("@sparticuz/chromium runs on Linux x64 only: set CHROMIUM_PATH to a Chromium");
   }
   const dir = await unpacked();
-  // The packaged binary loads its own NSS and font, not the system's.
+  // The packaged binary loads its own NSS libraries, and finds its own font before the system's.
   const libraries = [join(dir, "al2023", "lib"), env.LD_LIBRARY_PATH].filter(Boolean).join(":");
   return {
     executablePath: join(dir, "chromium"),
@@ -56,12 +56,12 @@ async function unpacked(): Promise<string> {
 
   mkdirSync(dirname(dir), { recursive: true });
   const staging = mkdtempSync(`${dir}.part-`);
-  await inflateInto(
-    staging,
-    ["chromium.br", "swiftshader.tar.br", "fonts.tar.br", "al2023.tar.br"].map((f) => join(bin, f)),
+  const archives = ["chromium.br", "swiftshader.tar.br", "fonts.tar.br", "al2023.tar.br"].map(
+    (name) => join(bin, name),
   );
-  writeFileSync(join(staging, "fonts", "fonts.conf"), fontsConf(join(dir, "fonts")));
   try {
+    await inflateInto(staging, archives);
+    writeFileSync(join(staging, "fonts", "fonts.conf"), fontsConf(join(dir, "fonts")));
     // A rename is atomic: a run that was killed, or races this one, never leaves half a browser.
     renameSync(staging, dir);
   } catch (error) {
