@@ -2,42 +2,25 @@
  * The demo page in real Chromium against `wrangler dev`: two people join one
  * room, see each other, exchange a broadcast and a direct message; one goes
  * offline and comes back, and then shows every message sent meanwhile once.
- * Needs /usr/bin/chromium (Debian: apt-get install -y chromium).
+ * The browser comes from npm (see ./chromium), so no system package is needed.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { chromiumLaunch } from "./chromium";
 import { type DevServer, startWranglerDev } from "./wrangler";
-
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 let dev: DevServer;
 let context: BrowserContext;
 let profile: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: install it with "apt-get install -y chromium"`);
-  }
+  const launch = await chromiumLaunch();
   dev = await startWranglerDev();
   profile = mkdtempSync(join(tmpdir(), "relay-chromium-"));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: ARGS,
-    headless: true,
-  });
+  context = await chromium.launchPersistentContext(profile, { ...launch, headless: true });
 });
 
 afterAll(async () => {
