@@ -28,6 +28,8 @@ export default defineConfig({
         HISTORY_SIZE: "5",
         HISTORY_TTL_SECONDS: "1",
       }),
+      // A per-address cap small enough to reach.
+      workerd("workerd-limits", ["test/limits/*.test.ts"], { MAX_CONNECTIONS_PER_IP: "3" }),
       {
         // Runs in Node against the real bundle under `wrangler dev`.
         test: {

@@ -10,6 +10,8 @@ export type Limits = {
   maxMessageBytes: number;
   /** Open sessions one room accepts before refusing upgrades. */
   maxConnectionsPerRoom: number;
+  /** Open sessions without a token that one room accepts from one client address. */
+  maxConnectionsPerIp: number;
   /** Broadcasts kept for resume; 0 turns history off. */
   historySize: number;
   historyTtlSeconds: number;
@@ -22,6 +24,7 @@ export type Limits = {
 export const DEFAULT_LIMITS: Limits = {
   maxMessageBytes: 65536,
   maxConnectionsPerRoom: 10000,
+  maxConnectionsPerIp: 100,
   historySize: 1000,
   historyTtlSeconds: 600,
   dedupSeconds: 600,
@@ -40,6 +43,12 @@ export function readLimits(env: Vars): Limits {
       "MAX_CONNECTIONS_PER_ROOM",
       1,
       DEFAULT_LIMITS.maxConnectionsPerRoom,
+    ),
+    maxConnectionsPerIp: number(
+      env,
+      "MAX_CONNECTIONS_PER_IP",
+      1,
+      DEFAULT_LIMITS.maxConnectionsPerIp,
     ),
     historySize: number(env, "HISTORY_SIZE", 0, DEFAULT_LIMITS.historySize),
     historyTtlSeconds,

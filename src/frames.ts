@@ -91,5 +91,7 @@ export type HttpErrorCode =
   | "unauthorized"
   | "forbidden"
   | "room_full"
+  | "too_many_connections"
+  | "too_many_upgrades"
   | "not_found"
   | "internal";

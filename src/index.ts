@@ -2,7 +2,8 @@
  * The Worker: checks everything it can before any Durable Object is touched,
  * then forwards each WebSocket upgrade to its room's Durable Object.
  * Refusals come in a fixed order: bad input (400), no upgrade (426), origin
- * (403), token (401/403); the room itself answers room_full (503).
+ * (403), token (401/403), the address's upgrade budget (429); the room itself
+ * answers room_full (503) and too_many_connections (429).
  */
 import { type Context, Hono } from "hono";
 import { admin } from "./admin";
@@ -36,6 +37,19 @@ app.get("/rooms/:room/ws", async (c) => {
     if (isRefusal(identity)) return refuse(hello.room, identity);
     hello.user = identity.user;
     hello.name = identity.name ?? hello.name;
+  }
+  // Set by Cloudflare in production; absent from local tools, which are not counted.
+  const address = c.req.header("cf-connecting-ip");
+  if (address !== undefined) {
+    const { success } = await c.env.UPGRADES.limit({ key: address });
+    if (!success) {
+      return refuse(
+        hello.room,
+        refusal(429, "too_many_upgrades", "too many upgrades from this address; retry later"),
+      );
+    }
+    // A token makes a session accountable; only anonymous ones count per address.
+    if (hello.user === undefined) hello.address = address;
   }
   const target = new URL("https://room/connect");
   for (const [key, value] of Object.entries(hello)) {

@@ -41,10 +41,12 @@ export type Hello = {
   client?: string;
   since?: number;
   epoch?: string;
+  /** The client's address, for sessions without a token; never shown to peers. */
+  address?: string;
 };
 
 /** Kept in each socket's attachment, so it survives hibernation. */
-type Attachment = { peer: Peer; scope: string; batched?: true };
+type Attachment = { peer: Peer; scope: string; batched?: true; address?: string };
 
 type Session = Attachment & {
   ws: WebSocket;
@@ -70,6 +72,8 @@ export class Room extends DurableObject<Env> {
   private readonly bySocket = new WeakMap<WebSocket, Session>();
   /** Sockets whose leave was announced; close and error may both arrive. */
   private readonly departed = new WeakSet<WebSocket>();
+  /** Open sessions per client address, for the per-address cap. */
+  private readonly addresses = new Map<string, number>();
   private readonly limits: Limits;
   private readonly log: RoomLog;
   private readonly turn: Turn;
@@ -95,6 +99,12 @@ export class Room extends DurableObject<Env> {
     if (this.sessions.size >= this.limits.maxConnectionsPerRoom) {
       log("refused", { room: hello.room, code: "room_full", connections: this.sessions.size });
       return errorResponse(503, "room_full", "this room is full; try again later");
+    }
+    const { address } = hello;
+    if (address !== undefined && this.from(address) >= this.limits.maxConnectionsPerIp) {
+      log("refused", { room: hello.room, code: "too_many_connections" });
+      const max = this.limits.maxConnectionsPerIp;
+      return errorResponse(429, "too_many_connections", `at most ${max} sessions per address`);
     }
     // Storage first: if it fails, no socket was accepted and nobody was told of one.
     const { seq, epoch } = this.log.open();
@@ -134,6 +144,7 @@ export class Room extends DurableObject<Env> {
     const peer: Peer = { id: crypto.randomUUID(), name: hello.name, user: hello.user };
     const scope = scopeOf(hello, peer.id);
     const attachment: Attachment = batched ? { peer, scope, batched } : { peer, scope };
+    if (hello.address !== undefined) attachment.address = hello.address;
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment(attachment);
     return { client, session: this.remember(server, attachment) };
@@ -255,9 +266,7 @@ export class Room extends DurableObject<Env> {
       return { code: "too_large", message };
     }
     session.peer = peer;
-    const attachment: Attachment = { peer, scope: session.scope };
-    if (session.batched) attachment.batched = true;
-    session.ws.serializeAttachment(attachment);
+    session.ws.serializeAttachment({ ...attachmentOf(session.ws), peer });
     this.sendToAll(text, peer.id);
     return { delivered: true };
   }
@@ -344,7 +353,8 @@ export class Room extends DurableObject<Env> {
   private leave(ws: WebSocket, code: number, error?: string): void {
     if (this.departed.has(ws)) return;
     this.departed.add(ws);
-    const { peer } = attachmentOf(ws);
+    const { peer, address } = attachmentOf(ws);
+    if (address !== undefined && this.bySocket.has(ws)) this.count(address, -1);
     this.sessions.delete(peer.id);
     this.bySocket.delete(ws);
     this.sendToAll(encode({ type: "leave", peer }));
@@ -363,6 +373,16 @@ export class Room extends DurableObject<Env> {
     return this.ctx.id.name ?? "";
   }
 
+  private from(address: string): number {
+    return this.addresses.get(address) ?? 0;
+  }
+
+  private count(address: string, change: number): void {
+    const sessions = this.from(address) + change;
+    if (sessions > 0) this.addresses.set(address, sessions);
+    else this.addresses.delete(address);
+  }
+
   private peers(): Peer[] {
     return [...this.sessions.values()].map((session) => session.peer);
   }
@@ -373,6 +393,7 @@ export class Room extends DurableObject<Env> {
     const session: Session = { ...attachment, ws, outlet, limiter };
     this.sessions.set(attachment.peer.id, session);
     this.bySocket.set(ws, session);
+    if (attachment.address !== undefined) this.count(attachment.address, 1);
     return session;
   }
 
@@ -426,6 +447,7 @@ function helloFrom(url: URL): Hello {
     client: param("client"),
     since: since === undefined ? undefined : Number(since),
     epoch: param("epoch"),
+    address: param("address"),
   };
 }
 

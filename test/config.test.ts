@@ -15,6 +15,7 @@ describe("limits from env vars", () => {
     expect(DEFAULT_LIMITS).toEqual({
       maxMessageBytes: 65536,
       maxConnectionsPerRoom: 10000,
+      maxConnectionsPerIp: 100,
       historySize: 1000,
       historyTtlSeconds: 600,
       dedupSeconds: 600,

@@ -1,0 +1,55 @@
+/**
+ * Abuse limits per client address, with MAX_CONNECTIONS_PER_IP=3 and
+ * wrangler.toml's UPGRADES budget (120 upgrades a minute per address).
+ */
+import { describe, expect, it } from "vitest";
+import { freshRoom, join, upgrade } from "../client";
+
+const CAP = 3;
+const UPGRADES_PER_MINUTE = 120;
+
+const from = (address: string) => ({ "CF-Connecting-IP": address });
+
+async function refusal(response: Response): Promise<[number, string]> {
+  const body = (await response.json()) as { error: { code: string } };
+  return [response.status, body.error.code];
+}
+
+describe("sessions per address in one room", () => {
+  it("admits the cap from one address, refuses one more with 429, and admits others", async () => {
+    const room = freshRoom();
+    const first = [];
+    for (let n = 0; n < CAP; n++) first.push(await join(room, `a${n}`, {}, from("203.0.113.1")));
+    const over = await upgrade(`/rooms/${room}/ws`, from("203.0.113.1"));
+    expect(await refusal(over)).toEqual([429, "too_many_connections"]);
+    // Another address, and another room, are not affected.
+    await join(room, "b", {}, from("203.0.113.2"));
+    await join(freshRoom(), "a", {}, from("203.0.113.1"));
+
+    // A session that leaves frees its place.
+    first[0]?.client.close();
+    await first[1]?.client.next("leave");
+    await join(room, "again", {}, from("203.0.113.1"));
+  });
+
+  it("does not count a client without an address (local tools)", async () => {
+    const room = freshRoom();
+    for (let n = 0; n <= CAP; n++) await join(room, `local${n}`);
+  });
+});
+
+describe("upgrades per address", () => {
+  it("refuses the upgrade past the budget with 429 too_many_upgrades", async () => {
+    const headers = from("198.51.100.9");
+    for (let n = 0; n < UPGRADES_PER_MINUTE; n++) {
+      const response = await upgrade(`/rooms/${freshRoom()}/ws`, headers);
+      expect(response.status).toBe(101);
+      response.webSocket?.accept();
+      response.webSocket?.close();
+    }
+    const over = await upgrade(`/rooms/${freshRoom()}/ws`, headers);
+    expect(await refusal(over)).toEqual([429, "too_many_upgrades"]);
+    // Budgets are per address.
+    expect((await upgrade(`/rooms/${freshRoom()}/ws`, from("198.51.100.10"))).status).toBe(101);
+  }, 60_000);
+});
