@@ -32,9 +32,12 @@ describe("sessions per address in one room", () => {
     await join(room, "again", {}, from("203.0.113.1"));
   });
 
-  it("does not count a client without an address (local tools)", async () => {
+  it("does not count a client without an address, or from loopback (local development)", async () => {
     const room = freshRoom();
     for (let n = 0; n <= CAP; n++) await join(room, `local${n}`);
+    for (const loopback of ["127.0.0.1", "::1"]) {
+      for (let n = 0; n <= CAP; n++) await join(room, `loop${n}`, {}, from(loopback));
+    }
   });
 });
 
