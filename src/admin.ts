@@ -1,7 +1,7 @@
 /**
  * The server API, for the application's own backend: publish into a room,
  * read its presence, page through its history. Every route checks the
- * ADMIN_TOKEN bearer token first, then the room name, then the input.
+ * admin bearer token first, then the room name, then the input.
  */
 import { type Context, Hono } from "hono";
 import { checkAdmin } from "./auth";
@@ -14,59 +14,67 @@ import {
   SAFE_NAME,
   SAFE_NAME_RULE,
 } from "./protocol";
+import type { Room } from "./room";
 
 const HISTORY_PAGE = 100;
 const HISTORY_PAGE_MAX = 1000;
-
-export const admin = new Hono<{ Bindings: Env }>();
-
-admin.post("/:room/messages", async (c) => {
-  const denied = await guard(c);
-  if (denied) return denied;
-  const parsed = parseServerPublish(await c.req.text());
-  if (!parsed.ok) return errorResponse(400, parsed.error.code, parsed.error.message);
-  const { data, to, id } = parsed.body;
-  const frame: BroadcastFrame | DirectFrame =
-    to === undefined ? { type: "broadcast", data, id } : { type: "direct", to, data, id };
-  const routed = await roomOf(c).publish(frame);
-  if (!("code" in routed)) return c.json(routed);
-  return errorResponse(STATUS_OF[routed.code] ?? 400, routed.code, routed.message);
-});
-
-admin.get("/:room", async (c) => {
-  const denied = await guard(c);
-  if (denied) return denied;
-  return c.json({ room: c.req.param("room"), ...(await roomOf(c).describe()) });
-});
-
-admin.get("/:room/history", async (c) => {
-  const denied = await guard(c);
-  if (denied) return denied;
-  const since = count(c.req.query("since")) ?? 0;
-  const limit = count(c.req.query("limit")) ?? HISTORY_PAGE;
-  if (Number.isNaN(since) || Number.isNaN(limit) || limit < 1) {
-    return errorResponse(400, "bad_message", "since and limit must be integers; limit at least 1");
-  }
-  return c.json(await roomOf(c).history(since, Math.min(limit, HISTORY_PAGE_MAX)));
-});
 
 const STATUS_OF: Partial<Record<FrameErrorCode, number>> = {
   unknown_recipient: 404,
   too_large: 413,
 };
 
-type AdminContext = Context<{ Bindings: Env }, "/:room" | "/:room/messages" | "/:room/history">;
+/** The server API's routes over the rooms of `rooms`, guarded by `adminToken`. */
+export function adminRoutes<E extends object>(
+  rooms: (env: E) => DurableObjectNamespace<Room<E>>,
+  adminToken: (env: E) => string | undefined,
+): Hono<{ Bindings: E }> {
+  const admin = new Hono<{ Bindings: E }>();
+  type AdminContext = Context<{ Bindings: E }, "/:room" | "/:room/messages" | "/:room/history">;
 
-async function guard(c: AdminContext): Promise<Response | undefined> {
-  const refusal = await checkAdmin(c.req.header("authorization"), c.env.ADMIN_TOKEN);
-  if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
-  if (!SAFE_NAME.test(c.req.param("room"))) {
-    return errorResponse(400, "bad_room", `room names are ${SAFE_NAME_RULE}`);
-  }
-}
+  const guard = async (c: AdminContext): Promise<Response | undefined> => {
+    const refusal = await checkAdmin(c.req.header("authorization"), adminToken(c.env));
+    if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
+    if (!SAFE_NAME.test(c.req.param("room"))) {
+      return errorResponse(400, "bad_room", `room names are ${SAFE_NAME_RULE}`);
+    }
+  };
+  const roomOf = (c: AdminContext) => rooms(c.env).getByName(c.req.param("room"));
 
-function roomOf(c: AdminContext) {
-  return c.env.ROOMS.getByName(c.req.param("room"));
+  admin.post("/:room/messages", async (c) => {
+    const denied = await guard(c);
+    if (denied) return denied;
+    const parsed = parseServerPublish(await c.req.text());
+    if (!parsed.ok) return errorResponse(400, parsed.error.code, parsed.error.message);
+    const { data, to, id } = parsed.body;
+    const frame: BroadcastFrame | DirectFrame =
+      to === undefined ? { type: "broadcast", data, id } : { type: "direct", to, data, id };
+    const routed = await roomOf(c).publish(frame);
+    if (!("code" in routed)) return c.json(routed);
+    return errorResponse(STATUS_OF[routed.code] ?? 400, routed.code, routed.message);
+  });
+
+  admin.get("/:room", async (c) => {
+    const denied = await guard(c);
+    if (denied) return denied;
+    return c.json({ room: c.req.param("room"), ...(await roomOf(c).describe()) });
+  });
+
+  admin.get("/:room/history", async (c) => {
+    const denied = await guard(c);
+    if (denied) return denied;
+    const since = count(c.req.query("since")) ?? 0;
+    const limit = count(c.req.query("limit")) ?? HISTORY_PAGE;
+    if (Number.isNaN(since) || Number.isNaN(limit) || limit < 1) {
+      return errorResponse(
+        400,
+        "bad_message",
+        "since and limit must be integers; limit at least 1",
+      );
+    }
+    return c.json(await roomOf(c).history(since, Math.min(limit, HISTORY_PAGE_MAX)));
+  });
+  return admin;
 }
 
 /** A query count: undefined when absent, NaN when not a non-negative integer. */

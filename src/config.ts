@@ -32,7 +32,12 @@ export const DEFAULT_LIMITS: Limits = {
   rateBurst: 40,
 };
 
-type Vars = Partial<Record<keyof Env, unknown>>;
+/** A Worker's env, whose `[vars]` are read by name. */
+export type Vars = object;
+
+function read(env: Vars, name: string): unknown {
+  return (env as Record<string, unknown>)[name];
+}
 
 export function readLimits(env: Vars): Limits {
   const historyTtlSeconds = number(env, "HISTORY_TTL_SECONDS", 1, DEFAULT_LIMITS.historyTtlSeconds);
@@ -60,15 +65,16 @@ export function readLimits(env: Vars): Limits {
 
 /** `ALLOWED_ORIGINS` as a list; an unset value allows every origin. */
 export function allowedOrigins(env: Vars): string[] {
-  const raw = typeof env.ALLOWED_ORIGINS === "string" ? env.ALLOWED_ORIGINS : "*";
+  const origins = read(env, "ALLOWED_ORIGINS");
+  const raw = typeof origins === "string" ? origins : "*";
   return raw
     .split(",")
     .map((origin) => origin.trim())
     .filter(Boolean);
 }
 
-function number(env: Vars, name: keyof Env, min: number, fallback: number): number {
-  const raw = env[name];
+function number(env: Vars, name: string, min: number, fallback: number): number {
+  const raw = read(env, name);
   if (raw === undefined || raw === "") return fallback;
   const value = typeof raw === "number" ? raw : Number(String(raw).trim());
   if (Number.isSafeInteger(value) && value >= min) return value;

@@ -77,7 +77,9 @@ export type FrameErrorCode =
   | "bad_message"
   | "too_large"
   | "unknown_recipient"
-  | "rate_limited";
+  | "rate_limited"
+  | "rejected"
+  | "forbidden";
 
 /** Codes of refused HTTP requests; the server API also answers with frame codes. */
 export type HttpErrorCode =

@@ -10,11 +10,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Limits, readLimits } from "./config";
 import { RoomLog } from "./history";
+import { InOrder, judge, type Message, type MessageVerdict, notify } from "./hooks";
 import { log } from "./log";
 import { closeQuietly, Outlet, Turn } from "./outlet";
 import {
-  type BroadcastFrame,
-  type DirectFrame,
+  type ClientFrame,
   encode,
   errorFrame,
   errorResponse,
@@ -52,21 +52,37 @@ type Session = Attachment & {
   ws: WebSocket;
   outlet: Outlet;
   limiter: RateLimiter;
+  /** Keeps this session's frames in order while hooks are async. */
+  order: InOrder;
   replay?: Replay;
 };
 
 /** A peer as the server API hands it over; RPC's types cannot follow the recursive `Json`. */
 type PeerView = Omit<Peer, "state"> & { state?: object | string | number | boolean | null };
 
-/** A frame that carries data from one session to others. */
-type Message = BroadcastFrame | DirectFrame;
-
 /** What routing a frame did: a broadcast's seq, or a direct's delivery. */
 export type Routed = { seq: number; duplicate?: true } | { delivered: true; duplicate?: true };
 
 const REPLAY_PAGE = 100;
 
-export class Room extends DurableObject<Env> {
+/**
+ * The room. Extend it to add rules: override `onMessage`, `onJoin` and
+ * `onLeave` (see docs/server.md), and `static limits` to fix limits in code.
+ *
+ * @example
+ * export class ChatRoom extends Room {
+ *   onMessage(sender: Peer, frame: Message) {
+ *     if (frame.type === "broadcast" && typeof frame.data !== "string") {
+ *       throw new Rejection("bad_message", "this room takes text");
+ *     }
+ *     return { ...frame, data: frame.data.trim() };
+ *   }
+ * }
+ */
+export class Room<E extends object = Env> extends DurableObject<E> {
+  /** Limits that override the `[vars]`, for a subclass that wants them in code. */
+  static limits: Partial<Limits> = {};
+
   private readonly sessions = new Map<string, Session>();
   /** The same sessions by socket, so a frame finds its sender without reading the attachment. */
   private readonly bySocket = new WeakMap<WebSocket, Session>();
@@ -78,9 +94,10 @@ export class Room extends DurableObject<Env> {
   private readonly log: RoomLog;
   private readonly turn: Turn;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
-    this.limits = readLimits(env);
+    const own = (this.constructor as typeof Room).limits;
+    this.limits = { ...readLimits(env), ...own };
     this.log = new RoomLog(ctx.storage.sql, this.limits);
     this.turn = new Turn((end) => this.log.whenStored(end));
     // Heartbeats are answered by the runtime without waking the room.
@@ -89,6 +106,37 @@ export class Room extends DurableObject<Env> {
       if (ws.readyState === WebSocket.OPEN) this.remember(ws, attachmentOf(ws));
     }
   }
+
+  // ---- hooks: override them in a subclass ---------------------------------
+
+  /**
+   * Runs inside the room before a session's broadcast or direct is routed,
+   * in the order the session sent them (an async hook holds that session's
+   * later frames back, not other sessions'). Return nothing to route the
+   * frame as it came, or a frame to route instead (stored and replayed as
+   * returned); throw a `Rejection` to refuse it with a code of your choice.
+   * Any other throw refuses it with `rejected`. Not called for a repeated id.
+   *
+   * @example
+   * onMessage(sender: Peer, frame: Message) {
+   *   return { ...frame, data: { text: frame.data, by: sender.name } };
+   * }
+   */
+  onMessage(_sender: Peer, _frame: Message): MessageVerdict | Promise<MessageVerdict> {
+    return undefined;
+  }
+
+  /**
+   * Runs after a session joined and the others were told. Nobody waits for
+   * it; a throw is logged.
+   *
+   * @example
+   * async onJoin(peer: Peer) { await this.env.EVENTS.send({ joined: peer.id }); }
+   */
+  onJoin(_peer: Peer): void | Promise<void> {}
+
+  /** Runs once per session, after the others were told it left. A throw is logged. */
+  onLeave(_peer: Peer): void | Promise<void> {}
 
   // ---- a session connects ------------------------------------------------
 
@@ -132,6 +180,7 @@ export class Room extends DurableObject<Env> {
       }),
     );
     this.sendToAll(encode({ type: "join", peer }), peer.id);
+    notify(() => this.onJoin(peer), hello.room, "onJoin");
     if (since !== undefined && resume?.recovered && since < seq) this.startReplay(session, since);
     log("connect", { room: hello.room, session: peer.id, connections: this.sessions.size });
     const headers = batched ? { "Sec-WebSocket-Protocol": NDJSON_PROTOCOL } : undefined;
@@ -208,24 +257,52 @@ export class Room extends DurableObject<Env> {
       return true;
     }
     const { frame } = parsed;
-    const routed =
-      frame.type === "presence"
-        ? this.present(sender, frame.state)
-        : this.route(sender.peer.id, sender.scope, frame);
+    sender.order.run(() => this.act(sender, frame));
+    return true;
+  }
+
+  /** Acts on a frame that passed the limits: presence, a repeat, or the hook and then routing. */
+  private act(sender: Session, frame: ClientFrame): void | Promise<void> {
+    if (frame.type === "presence") {
+      return this.answer(sender, frame.id, this.present(sender, frame.state));
+    }
+    const repeated = frame.id === undefined ? undefined : this.repeat(sender.scope, frame.id);
+    if (repeated) return this.answer(sender, frame.id, repeated);
+    const verdict = judge(() => this.onMessage(sender.peer, frame), this.name);
+    if (verdict instanceof Promise) return verdict.then((v) => this.conclude(sender, frame, v));
+    this.conclude(sender, frame, verdict);
+  }
+
+  /** Routes what the hook let through: the frame as it came, or the hook's replacement. */
+  private conclude(sender: Session, frame: Message, verdict: MessageVerdict | ProtocolError) {
+    if (verdict && "code" in verdict) return this.answer(sender, frame.id, verdict);
+    const chosen = verdict ? { ...verdict, id: frame.id } : frame;
+    this.answer(sender, frame.id, this.routeNew(sender.peer.id, sender.scope, chosen));
+  }
+
+  private answer(sender: Session, id: string | undefined, routed: Routed | ProtocolError): void {
     if ("code" in routed) this.reject(sender, { ...routed, id });
     else if (id !== undefined) this.deliver(sender, encode({ type: "ack", id, ...ackOf(routed) }));
-    return true;
+  }
+
+  /** What a repeated id was answered the first time; undefined for a new id. */
+  private repeat(scope: string, id: string): Routed | undefined {
+    const seen = this.log.seen(scope, id, Date.now());
+    if (!seen) return undefined;
+    return seen.seq === null
+      ? { delivered: true, duplicate: true }
+      : { seq: seen.seq, duplicate: true };
   }
 
   /** Routes a frame once; a repeated id is answered from the log instead. */
   private route(from: string, scope: string, frame: Message): Routed | ProtocolError {
+    const repeated = frame.id === undefined ? undefined : this.repeat(scope, frame.id);
+    return repeated ?? this.routeNew(from, scope, frame);
+  }
+
+  /** Routes a frame whose id (if any) is new, and remembers the id. */
+  private routeNew(from: string, scope: string, frame: Message): Routed | ProtocolError {
     const now = Date.now();
-    const seen = frame.id === undefined ? undefined : this.log.seen(scope, frame.id, now);
-    if (seen) {
-      return seen.seq === null
-        ? { delivered: true, duplicate: true }
-        : { seq: seen.seq, duplicate: true };
-    }
     const routed =
       frame.type === "broadcast"
         ? this.broadcast(from, frame.data, now)
@@ -358,6 +435,7 @@ export class Room extends DurableObject<Env> {
     this.sessions.delete(peer.id);
     this.bySocket.delete(ws);
     this.sendToAll(encode({ type: "leave", peer }));
+    notify(() => this.onLeave(peer), this.name, "onLeave");
     log("close", {
       room: this.name,
       session: peer.id,
@@ -390,7 +468,7 @@ export class Room extends DurableObject<Env> {
   private remember(ws: WebSocket, attachment: Attachment): Session {
     const limiter = new RateLimiter(this.limits.ratePerSecond, this.limits.rateBurst, Date.now());
     const outlet = new Outlet(ws, attachment.batched === true, this.turn);
-    const session: Session = { ...attachment, ws, outlet, limiter };
+    const session: Session = { ...attachment, ws, outlet, limiter, order: new InOrder() };
     this.sessions.set(attachment.peer.id, session);
     this.bySocket.set(ws, session);
     if (attachment.address !== undefined) this.count(attachment.address, 1);

@@ -1,0 +1,182 @@
+/**
+ * The relay's routes, for any Worker to mount: the room sockets, the server
+ * API and `/health`, relative to where they are mounted. Everything that can
+ * be checked before a Durable Object is touched is checked here, in a fixed
+ * order: bad input (400), no upgrade (426), origin (403), `authorize`
+ * (401/403 or your own Response), the address's upgrade budget (429). The
+ * room itself answers room_full (503) and too_many_connections (429).
+ */
+import { type Context, Hono } from "hono";
+import { adminRoutes } from "./admin";
+import { checkOrigin, checkToken, type Identity, isRefusal, type Refusal } from "./auth";
+import { allowedOrigins } from "./config";
+import { log } from "./log";
+import { errorResponse, type HttpErrorCode, SAFE_NAME, SAFE_NAME_RULE } from "./protocol";
+import type { Hello, Room } from "./room";
+
+/**
+ * Decides who may open a socket into `room`, before any Durable Object is
+ * touched: an identity (its `user` scopes message ids and is shown to peers,
+ * its `name` replaces `?name=`), `undefined` to let an anonymous session in,
+ * or a Response to refuse with.
+ */
+export type Authorize<E> = (
+  request: Request,
+  env: E,
+  room: string,
+) => Identity | Response | undefined | Promise<Identity | Response | undefined>;
+
+export type RelayOptions<E> = {
+  /** The namespace of your Room class (or a subclass of it). */
+  rooms: (env: E) => DurableObjectNamespace<Room<E>>;
+  /** Who may connect. Default: `jwt()`, which checks `?token=` when `AUTH_SECRET` is set. */
+  authorize?: Authorize<E>;
+  /** Origins a browser may connect from. Default: `ALLOWED_ORIGINS`, else every origin. */
+  origins?: (env: E) => string[];
+  /** The server API's bearer token. Default: `ADMIN_TOKEN`; without one it answers 401. */
+  adminToken?: (env: E) => string | undefined;
+  /** Upgrades per client address. Default: the `UPGRADES` binding, if the Worker has one. */
+  upgrades?: (env: E) => RateLimit | undefined;
+};
+
+const MAX_NAME_CHARS = 64;
+
+/**
+ * The relay's routes as a Hono app, to mount where you like.
+ *
+ * @example
+ * const app = new Hono<{ Bindings: Env }>();
+ * app.route("/realtime", relay({ rooms: (env) => env.CHAT, authorize: myAuthorize }));
+ * export default app;
+ */
+export function relay<E extends object>(options: RelayOptions<E>): Hono<{ Bindings: E }> {
+  const authorize = options.authorize ?? jwt<E>();
+  const origins = options.origins ?? ((env: E) => allowedOrigins(env));
+  const upgrades = options.upgrades ?? ((env: E) => binding<RateLimit>(env, "UPGRADES"));
+  const adminToken = options.adminToken ?? ((env: E) => secret(env, "ADMIN_TOKEN"));
+  const app = new Hono<{ Bindings: E }>();
+
+  app.get("/health", (c) => c.json({ ok: true }));
+
+  app.get("/rooms/:room/ws", async (c) => {
+    const hello = readHello(c);
+    if (isRefusal(hello)) return refuse(c.req.param("room"), hello);
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return refuse(
+        hello.room,
+        refusal(426, "upgrade_required", "this route expects a WebSocket upgrade"),
+      );
+    }
+    const origin = checkOrigin(c.req.header("origin"), origins(c.env));
+    if (origin) return refuse(hello.room, origin);
+    const identity = await authorize(c.req.raw, c.env, hello.room);
+    if (identity instanceof Response) {
+      log("refused", { room: hello.room, code: "authorize", status: identity.status });
+      return identity;
+    }
+    if (identity) {
+      hello.user = identity.user;
+      hello.name = identity.name ?? hello.name;
+    }
+    const address = clientAddress(c.req.header("cf-connecting-ip"));
+    if (address !== undefined) {
+      const budget = upgrades(c.env);
+      if (budget && !(await budget.limit({ key: address })).success) {
+        return refuse(
+          hello.room,
+          refusal(429, "too_many_upgrades", "too many upgrades from this address; retry later"),
+        );
+      }
+      // A known user is accountable; only anonymous sessions count per address.
+      if (hello.user === undefined) hello.address = address;
+    }
+    const target = new URL("https://room/connect");
+    for (const [key, value] of Object.entries(hello)) {
+      if (value !== undefined) target.searchParams.set(key, String(value));
+    }
+    return options.rooms(c.env).getByName(hello.room).fetch(new Request(target, c.req.raw));
+  });
+
+  app.route("/rooms", adminRoutes(options.rooms, adminToken));
+
+  app.notFound(() => errorResponse(404, "not_found", "no such route"));
+
+  app.onError((error) => {
+    log("internal_error", { error: String(error) });
+    return errorResponse(500, "internal", "internal error");
+  });
+  return app;
+}
+
+/**
+ * The built-in `authorize`: an HS256 JWT in `?token=` with `exp` and `sub`,
+ * and optionally `name` and `rooms` (docs/protocol.md, authentication),
+ * checked when there is a secret; without one, everyone comes in anonymous.
+ *
+ * @example
+ * relay({ rooms: (env) => env.CHAT, authorize: jwt((env) => env.CHAT_SECRET) });
+ */
+export function jwt<E extends object>(
+  secretOf: (env: E) => string | undefined = (env) => secret(env, "AUTH_SECRET"),
+): Authorize<E> {
+  return async (request, env, room) => {
+    const key = secretOf(env);
+    if (!key) return undefined;
+    const token = new URL(request.url).searchParams.get("token") ?? undefined;
+    const identity = await checkToken(token, key, room);
+    if (!isRefusal(identity)) return identity;
+    log("refused", { room, code: identity.code });
+    return errorResponse(identity.status, identity.code, identity.message);
+  };
+}
+
+/** Validates the upgrade's room and query; Hono hands back decoded values. */
+function readHello<E extends object>(c: Context<{ Bindings: E }>): Hello | Refusal {
+  const room = c.req.param("room") ?? "";
+  if (!SAFE_NAME.test(room)) {
+    return refusal(400, "bad_room", `room names are ${SAFE_NAME_RULE}`);
+  }
+  const name = c.req.query("name") ?? "";
+  if ([...name].length > MAX_NAME_CHARS) {
+    return refusal(400, "bad_name", `name is longer than ${MAX_NAME_CHARS} characters`);
+  }
+  const client = c.req.query("client");
+  if (client !== undefined && !SAFE_NAME.test(client)) {
+    return refusal(400, "bad_client", `client ids are ${SAFE_NAME_RULE}`);
+  }
+  const since = c.req.query("since");
+  if (since !== undefined && !(/^\d+$/.test(since) && Number.isSafeInteger(Number(since)))) {
+    return refusal(400, "bad_resume", "since must be a non-negative integer");
+  }
+  const epoch = c.req.query("epoch");
+  return { room, name, client, since: since === undefined ? undefined : Number(since), epoch };
+}
+
+/**
+ * The address the per-address limits count. Cloudflare sets the header in
+ * production; locally Miniflare sets it to loopback for every client, and
+ * local development and load tests must not hit a production abuse limit.
+ */
+function clientAddress(header: string | undefined): string | undefined {
+  return header === undefined || LOOPBACK.has(header) ? undefined : header;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1"]);
+
+function refusal(status: number, code: HttpErrorCode, message: string): Refusal {
+  return { status, code, message };
+}
+
+function refuse(room: string | undefined, { status, code, message }: Refusal): Response {
+  log("refused", { room, code });
+  return errorResponse(status, code, message);
+}
+
+function secret(env: object, name: string): string | undefined {
+  const value = (env as Record<string, unknown>)[name];
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+function binding<T>(env: object, name: string): T | undefined {
+  return (env as Record<string, T | undefined>)[name];
+}
