@@ -26,7 +26,7 @@ export type Authorize<E> = (
   room: string,
 ) => Identity | Response | undefined | Promise<Identity | Response | undefined>;
 
-export type RelayOptions<E> = {
+export type RelayOptions<E extends object> = {
   /** The namespace of your Room class (or a subclass of it). */
   rooms: (env: E) => DurableObjectNamespace<Room<E>>;
   /** Who may connect. Default: `jwt()`, which checks `?token=` when `AUTH_SECRET` is set. */
