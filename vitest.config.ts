@@ -1,12 +1,15 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-/** A workerd project: the Worker and its Durable Object with extra bindings. */
-function workerd(name: string, include: string[], bindings: Record<string, string>) {
+/** A workerd project: a Worker (ours by default) and its Durable Objects with extra bindings. */
+function workerd(
+  name: string,
+  include: string[],
+  bindings: Record<string, string>,
+  configPath = "./wrangler.toml",
+) {
   return {
-    plugins: [
-      cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings } }),
-    ],
+    plugins: [cloudflareTest({ wrangler: { configPath }, miniflare: { bindings } })],
     test: { name, include },
   };
 }
@@ -28,6 +31,8 @@ export default defineConfig({
         HISTORY_SIZE: "5",
         HISTORY_TTL_SECONDS: "1",
       }),
+      // Someone else's Worker mounting the relay with hooks (test/hooks/worker.ts).
+      workerd("workerd-hooks", ["test/hooks/*.test.ts"], {}, "./test/hooks/wrangler.toml"),
       // A per-address cap small enough to reach.
       workerd("workerd-limits", ["test/limits/*.test.ts"], { MAX_CONNECTIONS_PER_IP: "3" }),
       {

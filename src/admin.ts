@@ -25,8 +25,8 @@ const STATUS_OF: Partial<Record<FrameErrorCode, number>> = {
 };
 
 /** The server API's routes over the rooms of `rooms`, guarded by `adminToken`. */
-export function adminRoutes<E extends object>(
-  rooms: (env: E) => DurableObjectNamespace<Room<E>>,
+export function adminRoutes<E extends object, R extends Room<E>>(
+  rooms: (env: E) => DurableObjectNamespace<R>,
   adminToken: (env: E) => string | undefined,
 ): Hono<{ Bindings: E }> {
   const admin = new Hono<{ Bindings: E }>();

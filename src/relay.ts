@@ -26,9 +26,9 @@ export type Authorize<E> = (
   room: string,
 ) => Identity | Response | undefined | Promise<Identity | Response | undefined>;
 
-export type RelayOptions<E extends object> = {
+export type RelayOptions<E extends object, R extends Room<E> = Room<E>> = {
   /** The namespace of your Room class (or a subclass of it). */
-  rooms: (env: E) => DurableObjectNamespace<Room<E>>;
+  rooms: (env: E) => DurableObjectNamespace<R>;
   /** Who may connect. Default: `jwt()`, which checks `?token=` when `AUTH_SECRET` is set. */
   authorize?: Authorize<E>;
   /** Origins a browser may connect from. Default: `ALLOWED_ORIGINS`, else every origin. */
@@ -49,7 +49,9 @@ const MAX_NAME_CHARS = 64;
  * app.route("/realtime", relay({ rooms: (env) => env.CHAT, authorize: myAuthorize }));
  * export default app;
  */
-export function relay<E extends object>(options: RelayOptions<E>): Hono<{ Bindings: E }> {
+export function relay<E extends object, R extends Room<E> = Room<E>>(
+  options: RelayOptions<E, R>,
+): Hono<{ Bindings: E }> {
   const authorize = options.authorize ?? jwt<E>();
   const origins = options.origins ?? ((env: E) => allowedOrigins(env));
   const upgrades = options.upgrades ?? ((env: E) => binding<RateLimit>(env, "UPGRADES"));

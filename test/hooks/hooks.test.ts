@@ -1,0 +1,133 @@
+/**
+ * The relay mounted in another Worker (./worker.ts): authorize, and room
+ * hooks that refuse, transform, wait and throw.
+ */
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { TestClient } from "../client";
+import type { HooksEnv } from "./worker";
+
+const ruled = () => (env as unknown as HooksEnv).RULED;
+
+let rooms = 0;
+const freshRoom = () => `hooked-${Date.now().toString(36)}-${++rooms}`;
+
+async function open(room: string, query: Record<string, string> = {}) {
+  const response = await exports.default.fetch(
+    `http://app.test/realtime/rooms/${room}/ws?${new URLSearchParams(query)}`,
+    { headers: { Upgrade: "websocket" } },
+  );
+  if (!response.webSocket) throw new Error(`refused: ${response.status}`);
+  const client = new TestClient(response.webSocket);
+  const welcome = await client.next("welcome");
+  return { client, welcome };
+}
+
+describe("a relay mounted under a prefix", () => {
+  it("leaves the app's own routes alone and serves its API under the prefix", async () => {
+    expect(await (await exports.default.fetch("http://app.test/")).text()).toBe(
+      "the app's own route",
+    );
+    const health = await exports.default.fetch("http://app.test/realtime/health");
+    expect(await health.json()).toEqual({ ok: true });
+  });
+
+  it("lets authorize refuse with its own Response, and admit with an identity", async () => {
+    const room = freshRoom();
+    const refused = await exports.default.fetch(
+      `http://app.test/realtime/rooms/${room}/ws?user=banned`,
+      { headers: { Upgrade: "websocket" } },
+    );
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toBe("banned");
+    // Nothing was created for the refused socket.
+    expect((await ruled().getByName(room).describe()).connections).toBe(0);
+    const ada = await open(room, { user: "ada", name: "ignored" });
+    const bob = await open(room);
+    expect(bob.welcome.peers).toEqual([{ id: ada.welcome.id, name: "user ada", user: "ada" }]);
+  });
+});
+
+describe("room hooks", () => {
+  it("stores and replays a transformed message as transformed", async () => {
+    const room = freshRoom();
+    const ada = await open(room, { name: "ada" });
+    const bob = await open(room, { name: "bob" });
+    await ada.client.next("join");
+    ada.client.send({ type: "broadcast", data: "hello", id: "h" });
+    expect(await ada.client.next("ack")).toMatchObject({ id: "h", seq: 1 });
+    expect((await bob.client.next("message")).data).toBe("ada: HELLO");
+    const late = await open(room, { since: "0", epoch: ada.welcome.epoch });
+    expect((await late.client.next("message")).data).toBe("ada: HELLO");
+  });
+
+  it("refuses with the hook's code, or rejected for a bug, and the room keeps working", async () => {
+    const room = freshRoom();
+    const ada = await open(room, { name: "ada" });
+    const bob = await open(room, { name: "bob" });
+    await ada.client.next("join");
+    ada.client.send({ type: "broadcast", data: "forbidden", id: "f" });
+    ada.client.send({ type: "broadcast", data: "crash", id: "c" });
+    ada.client.send({ type: "broadcast", data: "as is", id: "a" });
+    const answers = () => ada.client.frames.filter((f) => f.type === "ack" || f.type === "error");
+    await ada.client.until(() => answers().length === 3, "three answers");
+    expect(answers()).toEqual([
+      { type: "error", code: "forbidden", message: "not in this room", id: "f" },
+      expect.objectContaining({ type: "error", code: "rejected", id: "c" }),
+      { type: "ack", id: "a", seq: 1 },
+    ]);
+    // The bug's text stays inside the room.
+    expect(JSON.stringify(ada.client.frames)).not.toContain("a bug in the hook");
+    expect((await bob.client.next("message")).data).toBe("as is");
+    expect(bob.client.all("message")).toHaveLength(1);
+  });
+
+  it("keeps a sender's order when a hook is slow for one frame", async () => {
+    const room = freshRoom();
+    const ada = await open(room, { name: "ada" });
+    const bob = await open(room, { name: "bob" });
+    await ada.client.next("join");
+    ada.client.send({ type: "broadcast", data: "slow one", id: "1" });
+    ada.client.send({ type: "broadcast", data: "two", id: "2" });
+    ada.client.send({ type: "presence", state: "three", id: "3" });
+    await bob.client.next("presence");
+    expect(bob.client.frames.slice(1).map((f) => f.type)).toEqual([
+      "message",
+      "message",
+      "presence",
+    ]);
+    expect(bob.client.all("message").map((m) => [m.data, m.seq])).toEqual([
+      ["ada: SLOW ONE", 1],
+      ["ada: TWO", 2],
+    ]);
+    await ada.client.until(() => ada.client.all("ack").length === 3, "three acks");
+    expect(ada.client.all("ack").map((a) => a.id)).toEqual(["1", "2", "3"]);
+  });
+
+  it("does not run the hook again for a repeated id", async () => {
+    const room = freshRoom();
+    const ada = await open(room, { name: "ada", client: "ada-device" });
+    ada.client.send({ type: "broadcast", data: "once", id: "r" });
+    await ada.client.next("ack");
+    ada.client.send({ type: "broadcast", data: "crash", id: "r" });
+    expect(await ada.client.next("ack", (a) => a.duplicate === true)).toEqual({
+      type: "ack",
+      id: "r",
+      seq: 1,
+      duplicate: true,
+    });
+  });
+
+  it("runs onJoin and onLeave once per session; a throwing onJoin leaves the session in", async () => {
+    const room = freshRoom();
+    const trouble = await open(room, { name: "trouble" });
+    const bob = await open(room, { name: "bob" });
+    await trouble.client.next("join");
+    bob.client.send({ type: "broadcast", data: "as is" });
+    expect((await trouble.client.next("message")).data).toBe("as is");
+    trouble.client.close();
+    await bob.client.next("leave");
+    const events = await ruled().getByName(room).events();
+    expect(events).toEqual(["join trouble", "join bob", "leave trouble"]);
+  });
+});
