@@ -28,6 +28,15 @@ export default defineConfig({
         HISTORY_SIZE: "5",
         HISTORY_TTL_SECONDS: "1",
       }),
+      // Plain Node, no relay: the client library's parts against fakes.
+      // Its typecheck runs the *.test-d.ts files through tsc.
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/*.test.ts"],
+          typecheck: { enabled: true, include: ["test/unit/*.test-d.ts"] },
+        },
+      },
       {
         // Runs in Node against the real bundle under `wrangler dev`.
         test: {
