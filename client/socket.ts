@@ -1,8 +1,8 @@
 /** The part of a WebSocket the client uses; the global WebSocket of browsers and Node fits. */
 export interface SocketLike {
   readonly readyState: number;
-  /** The subprotocol the server chose, "" if none. */
-  readonly protocol: string;
+  /** The subprotocol the server chose; "" or absent if none, and then the client does not batch. */
+  readonly protocol?: string | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
   addEventListener(type: "open", listener: () => void): void;

@@ -108,6 +108,16 @@ class FlakySocket implements SocketLike {
   }
 }
 
+/** The global WebSocket, keeping every frame the client writes. */
+class RecordingSocket extends WebSocket {
+  static sent: string[] = [];
+
+  override send(data: string): void {
+    if (data !== "ping") RecordingSocket.sent.push(data);
+    super.send(data);
+  }
+}
+
 describe("client library", () => {
   it("acks a broadcast with its seq and keeps presence live", async () => {
     const ada = await join("c-ack", "ada");
@@ -256,5 +266,22 @@ describe("client library", () => {
     await expect(pending).rejects.toMatchObject({ code: "closed" });
     await expect(ada.client.broadcast("after close")).rejects.toMatchObject({ code: "closed" });
     expect(ada.events.status.at(-1)?.state).toBe("closed");
+  });
+
+  it("negotiates edge-relay.ndjson, sends a tick's broadcasts as one frame, and talks with a plain client", async () => {
+    const ada = await join("c-batch", "ada", { WebSocket: RecordingSocket });
+    const bob = await join("c-batch", "bob", { batch: false });
+    expect(ada.events.welcome[0]?.limits.maxBatchFrames).toBeGreaterThan(1);
+    expect(bob.events.welcome[0]?.limits.maxBatchFrames).toBe(1);
+
+    RecordingSocket.sent = [];
+    const acks = await Promise.all(["a", "b", "c"].map((text) => ada.client.broadcast(text)));
+    expect(RecordingSocket.sent.map((frame) => frame.split("\n").length)).toEqual([3]);
+    const seqs = acks.map((ack) => ack.seq ?? 0);
+    expect(seqs).toEqual([seqs[0], (seqs[0] ?? 0) + 1, (seqs[0] ?? 0) + 2]);
+    expect(await settled(bob.texts, 3)).toEqual(["a", "b", "c"]);
+
+    await Promise.all(["x", "y"].map((text) => bob.client.broadcast(text)));
+    expect(await settled(ada.texts, 2)).toEqual(["x", "y"]);
   });
 });

@@ -176,6 +176,17 @@ describe("heartbeat", () => {
     expect(socket.sent).toEqual(["ping", "ping"]);
   });
 
+  it("does not ping again while a ping waits for its pong", async () => {
+    start({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 1_500 });
+    await tick();
+    const socket = FakeSocket.last;
+    socket.welcome();
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(socket.sent).toEqual(["ping"]);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(socket.closedWith?.code).toBe(4000);
+  });
+
   it("drops a connection whose pong does not come, and reconnects", async () => {
     const client = start(heartbeat);
     await tick();
