@@ -34,7 +34,11 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/unit/*.test.ts"],
-          typecheck: { enabled: true, include: ["test/unit/*.test-d.ts"] },
+          typecheck: {
+            enabled: true,
+            include: ["test/unit/*.test-d.ts"],
+            tsconfig: "test/unit/tsconfig.json",
+          },
         },
       },
       {
