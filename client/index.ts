@@ -4,8 +4,8 @@
  * the global WebSocket. The wire types come from src/frames.ts, which holds
  * types and one constant only, so no server code reaches this bundle.
  */
-import type { ConnectOptions } from "./relay-client";
 import { RelayClient } from "./relay-client";
+import type { ConnectOptions } from "./types";
 
 export type {
   Peer,
@@ -17,16 +17,16 @@ export type {
 export { NDJSON_PROTOCOL } from "../src/frames";
 export type { BackoffOptions } from "./backoff";
 export { type Ack, RelayError, type RelayErrorCode } from "./outbox";
-export {
-  type ClientEvents,
-  type ConnectionState,
-  type ConnectOptions,
-  type Message,
-  RelayClient,
-  type SendOptions,
-  type Status,
-} from "./relay-client";
+export { RelayClient } from "./relay-client";
 export type { SocketFactory, SocketLike } from "./socket";
+export type {
+  ClientEvents,
+  ConnectionState,
+  ConnectOptions,
+  Message,
+  SendOptions,
+  Status,
+} from "./types";
 
 /** Starts a client that connects to `url` (http(s) or ws(s), any path prefix) and stays connected. */
 export function connect(url: string, options: ConnectOptions): RelayClient {

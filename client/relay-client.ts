@@ -6,11 +6,10 @@ import {
   type ClientFrame,
   NDJSON_PROTOCOL,
   type Peer,
-  type ResumeFailure,
   type ServerFrame,
   type WelcomeFrame,
 } from "../src/frames";
-import { type BackoffOptions, backoffDelay } from "./backoff";
+import { backoffDelay } from "./backoff";
 import { Batcher, type BatchLimits } from "./batch";
 import { Emitter } from "./emitter";
 import { Heartbeat } from "./heartbeat";
@@ -21,57 +20,8 @@ import { PeerView } from "./peer-view";
 import { SequenceTracker } from "./sequence";
 import type { SocketFactory, SocketLike } from "./socket";
 import { SubprotocolChoice } from "./subprotocol";
-
-export type ConnectOptions = {
-  room: string;
-  /** Display name shown to peers. */
-  name?: string;
-  /** JWT for relays with AUTH_SECRET; a function is called before every connection, to refresh it. */
-  token?: string | (() => string | Promise<string>);
-  /** How long the relay has to ack a frame once it is written to an open socket. Default 10 s. */
-  ackTimeoutMs?: number;
-  /** How often to send `ping` while connected. Default 20 s. */
-  heartbeatIntervalMs?: number;
-  /** How long to wait for `pong` (or any frame) before calling the connection dead. Default 10 s. */
-  heartbeatTimeoutMs?: number;
-  /** How long a connection attempt may take, until the welcome. Default 10 s. */
-  connectTimeoutMs?: number;
-  backoff?: BackoffOptions;
-  /** Offer `edge-relay.ndjson` and pack each tick's sends into one frame. Default true. */
-  batch?: boolean;
-  /** Defaults to the global WebSocket. */
-  WebSocket?: SocketFactory;
-};
-
-export type ConnectionState = "connecting" | "connected" | "reconnecting" | "offline" | "closed";
-
-export type Status = Readonly<{
-  state: ConnectionState;
-  /** Failed attempts since the connection was last stable. */
-  attempt: number;
-  /** Set while waiting to retry. */
-  retryInMs?: number;
-}>;
-
-/** A message as the application sees it: the message frame without its `type`. */
-export type Message = Omit<Extract<ServerFrame, { type: "message" }>, "type">;
-
-export type ClientEvents = {
-  welcome: WelcomeFrame;
-  join: Peer;
-  leave: Peer;
-  message: Message;
-  /** Error frames not tied to a pending send, and connection attempts that could not start. */
-  error: RelayError;
-  status: Status;
-  /** A resume could not replay what was missed: messages between the two connections are lost. */
-  gap: { reason: ResumeFailure };
-};
-
-export type SendOptions = {
-  /** Your own idempotency id (1-64 characters); by default the client makes one. */
-  id?: string;
-};
+import type { ClientEvents, ConnectOptions, SendOptions, Status } from "./types";
+import { socketUrl } from "./url";
 
 /** A frame the client sends: always with an id, so it can be acked and deduplicated. */
 type OutgoingFrame = ClientFrame & { id: string };
@@ -210,7 +160,7 @@ export class RelayClient extends Emitter<ClientEvents> {
     this.setStatus({ state: again ? "reconnecting" : "connecting", attempt: this.attempt });
     let url: string;
     try {
-      url = await this.connectUrl();
+      url = await socketUrl(this.url, this.options, this.clientId, this.sequence.resumeParams());
     } catch (error) {
       if (generation === this.generation) this.cannotStart("cannot build the URL", error);
       return;
@@ -258,24 +208,6 @@ export class RelayClient extends Emitter<ClientEvents> {
     });
     socket.addEventListener("close", () => this.lose(connection, "closed"));
     socket.addEventListener("error", () => this.lose(connection, "error"));
-  }
-
-  private async connectUrl(): Promise<string> {
-    const url = new URL(this.url);
-    url.protocol = url.protocol === "https:" || url.protocol === "wss:" ? "wss:" : "ws:";
-    url.pathname = `${url.pathname.replace(/\/+$/, "")}/rooms/${encodeURIComponent(this.options.room)}/ws`;
-    const params = url.searchParams;
-    if (this.options.name !== undefined) params.set("name", this.options.name);
-    params.set("client", this.clientId);
-    const token = this.options.token;
-    if (token !== undefined)
-      params.set("token", typeof token === "function" ? await token() : token);
-    const resume = this.sequence.resumeParams();
-    if (resume) {
-      params.set("since", String(resume.since));
-      params.set("epoch", resume.epoch);
-    }
-    return url.href;
   }
 
   private receive(connection: Connection, text: string): void {
