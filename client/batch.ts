@@ -12,8 +12,8 @@ const encoder = new TextEncoder();
 
 /**
  * Splits serialized frames (`text`), in order, into groups that each fit the limits
- * once joined by "\n". A frame over `maxBytes` on its own goes alone, so the
- * relay refuses it by its id without taking its neighbours along.
+ * once joined by "\n". A frame over `maxBytes` on its own goes alone, never
+ * taking its neighbours over the limit with it.
  */
 export function pack<T extends { text: string }>(items: readonly T[], limits: BatchLimits): T[][] {
   const groups: T[][] = [];
@@ -38,14 +38,23 @@ export class Batcher {
   private queue: { id: string; text: string }[] = [];
   private scheduled = false;
 
-  /** `write` gets each packed frame and the ids of the frames inside it. */
+  /**
+   * `write` gets each packed frame and the ids of the frames inside it;
+   * `refuse` gets a frame the relay would refuse as too large, which is not sent.
+   */
   constructor(
     private readonly limits: BatchLimits,
     private readonly write: (text: string, ids: string[]) => void,
+    private readonly refuse: (id: string, bytes: number) => void,
   ) {}
 
   /** Queues a serialized frame; the first frame of a tick schedules the flush. */
   add(id: string, text: string): void {
+    const bytes = encoder.encode(text).byteLength;
+    if (bytes > this.limits.maxBytes) {
+      this.refuse(id, bytes);
+      return;
+    }
     this.queue.push({ id, text });
     if (this.scheduled) return;
     this.scheduled = true;

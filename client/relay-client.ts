@@ -270,8 +270,11 @@ export class RelayClient extends Emitter<ClientEvents> {
       () => this.lose(connection, "heartbeat timeout"),
     );
     connection.heartbeat.start();
-    const batcher = new Batcher(batchLimits(connection.socket, frame), (text, ids) =>
-      this.write(connection, text, ids),
+    const limits = batchLimits(connection.socket, frame);
+    const batcher = new Batcher(
+      limits,
+      (text, ids) => this.write(connection, text, ids),
+      (id, bytes) => this.outbox.reject(id, tooLarge(id, bytes, limits.maxBytes)),
     );
     connection.batcher = batcher;
     // Everything unacknowledged goes again with its id, before anything a
@@ -338,6 +341,11 @@ function batchLimits(socket: SocketLike, welcome: WelcomeFrame): BatchLimits {
     maxFrames: batching ? (limits.maxBatchFrames ?? 1) : 1,
     maxBytes: limits.maxMessageBytes ?? Number.POSITIVE_INFINITY,
   };
+}
+
+/** The refusal the relay would send, made here: the frame would only waste the upload. */
+function tooLarge(id: string, bytes: number, limit: number): RelayError {
+  return new RelayError("too_large", `frame is ${bytes} bytes; the limit is ${limit}`, id);
 }
 
 function ackOf(frame: Ack): Ack {

@@ -110,6 +110,18 @@ describe("the client on an ndjson socket", () => {
     );
   });
 
+  it("refuses a frame over maxMessageBytes itself, with too_large, and sends its neighbours", async () => {
+    const client = await start();
+    const socket = FakeSocket.last;
+    socket.welcome({ limits: { maxBatchFrames: 100, maxMessageBytes: 200 } });
+    fire(client, "before");
+    const big = client.broadcast("x".repeat(200));
+    fire(client, "after");
+    await expect(big).rejects.toMatchObject({ code: "too_large" });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(socket.frames().map((f) => f.data)).toEqual(["before", "after"]);
+  });
+
   it("resends after a reconnect in batches, never beyond the new welcome's limits", async () => {
     const client = await start();
     FakeSocket.last.welcome();
