@@ -148,6 +148,25 @@ describe("the client on an ndjson socket", () => {
     expect(client.peers.has("p")).toBe(true);
   });
 
+  it("skips lines it cannot read or does not know, and reads the rest of the frame", async () => {
+    const client = await start();
+    const seen: unknown[] = [];
+    client.on("message", (message) => seen.push(message.data));
+    FakeSocket.last.welcome();
+    const message = (data: string, seq: number) =>
+      JSON.stringify({ type: "message", from: "p", data, ts: 1, seq });
+    FakeSocket.last.receive(
+      [
+        message("one", 1),
+        "not json",
+        '{"type":"from-a-newer-relay"}',
+        "[]",
+        message("two", 2),
+      ].join("\n"),
+    );
+    expect(seen).toEqual(["one", "two"]);
+  });
+
   it("sends ping alone, never inside a batch", async () => {
     const client = await start({ heartbeatIntervalMs: 1_000, heartbeatTimeoutMs: 60_000 });
     FakeSocket.last.welcome();

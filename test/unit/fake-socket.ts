@@ -4,9 +4,12 @@
  */
 
 import type { SocketLike } from "../../client/index";
-import type { ClientFrame, ServerFrame, WelcomeFrame } from "../../src/frames";
+import type { ServerFrame, WelcomeFrame } from "../../src/frames";
 
 type Listener = (event: { data: unknown }) => void;
+
+/** The fields of a broadcast or direct frame as the client writes it. */
+type Written = { type: string; id: string; data?: unknown; to?: string };
 
 export class FakeSocket implements SocketLike {
   /** Every socket made, oldest first. */
@@ -84,11 +87,11 @@ export class FakeSocket implements SocketLike {
   }
 
   /** Client frames written so far, every line of every frame, in order. */
-  frames(): (ClientFrame & { id: string })[] {
+  frames(): Written[] {
     return this.sent
       .filter((text) => text !== "ping")
       .flatMap((text) => text.split("\n"))
-      .map((line) => JSON.parse(line) as ClientFrame & { id: string });
+      .map((line) => JSON.parse(line) as Written);
   }
 
   /** The handshake fails the way Node's WebSocket reports it: an error event, no close. */
