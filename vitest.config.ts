@@ -28,6 +28,15 @@ export default defineConfig({
         HISTORY_SIZE: "5",
         HISTORY_TTL_SECONDS: "1",
       }),
+      {
+        // Runs in Node against the real bundle under `wrangler dev`.
+        test: {
+          name: "e2e",
+          include: ["test/e2e/*.test.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 120_000,
+        },
+      },
       // Plain Node, no relay: the client library's parts against fakes.
       // Its typecheck runs the *.test-d.ts files through tsc.
       {
@@ -39,15 +48,6 @@ export default defineConfig({
             include: ["test/unit/*.test-d.ts"],
             tsconfig: "test/unit/tsconfig.json",
           },
-        },
-      },
-      {
-        // Runs in Node against the real bundle under `wrangler dev`.
-        test: {
-          name: "e2e",
-          include: ["test/e2e/*.test.ts"],
-          testTimeout: 30_000,
-          hookTimeout: 120_000,
         },
       },
     ],
