@@ -162,7 +162,8 @@ export class RelayClient extends Emitter<ClientEvents> {
     try {
       url = await socketUrl(this.url, this.options, this.clientId, this.sequence.resumeParams());
     } catch (error) {
-      if (generation === this.generation) this.cannotStart("cannot build the URL", error);
+      if (generation === this.generation)
+        this.cannotStart(generation, "cannot build the URL", error);
       return;
     }
     // close(), disconnect() or reconnect() ran while the token was being fetched.
@@ -173,15 +174,16 @@ export class RelayClient extends Emitter<ClientEvents> {
       socket = new this.Socket(url, protocols);
     } catch (error) {
       // A malformed URL or a blocked scheme or port: the constructor throws instead of closing.
-      this.cannotStart("cannot open a WebSocket", error);
+      this.cannotStart(generation, "cannot open a WebSocket", error);
       return;
     }
     this.watch(socket, protocols.length > 0);
   }
 
-  private cannotStart(what: string, error: unknown): void {
+  private cannotStart(generation: number, what: string, error: unknown): void {
     this.emit("error", new RelayError("connect_failed", `${what}: ${String(error)}`));
-    this.retry();
+    // A listener may have called close(), disconnect() or reconnect() meanwhile.
+    if (generation === this.generation) this.retry();
   }
 
   private watch(socket: SocketLike, offered: boolean): void {
@@ -280,9 +282,11 @@ export class RelayClient extends Emitter<ClientEvents> {
     // Everything unacknowledged goes again with its id, before anything a
     // listener sends below; the relay drops repeats.
     for (const [id, text] of this.outbox.waiting()) batcher.add(id, text);
+    // Each listener may close or drop this connection; what follows is then moot.
     this.emit("welcome", frame);
-    if (gap) this.emit("gap", { reason: gap });
-    this.setStatus({ state: "connected", attempt: this.attempt });
+    if (gap && this.connection === connection) this.emit("gap", { reason: gap });
+    if (this.connection === connection)
+      this.setStatus({ state: "connected", attempt: this.attempt });
   }
 
   private write(connection: Connection, text: string, ids: string[]): void {
@@ -303,10 +307,11 @@ export class RelayClient extends Emitter<ClientEvents> {
   }
 
   private retry(): void {
-    const delay = backoffDelay(this.attempt, this.options.backoff);
-    this.setStatus({ state: "reconnecting", attempt: this.attempt, retryInMs: delay });
-    this.attempt++;
+    const attempt = this.attempt++;
+    const delay = backoffDelay(attempt, this.options.backoff);
+    // Scheduled before the status event, so a listener's close() can cancel it.
     this.retryTimer = setTimeout(() => void this.open(), delay);
+    this.setStatus({ state: "reconnecting", attempt, retryInMs: delay });
   }
 
   /** Stops everything tied to the current connection; the outbox is kept. */

@@ -112,6 +112,45 @@ describe("starting and stopping", () => {
     expect(new URL(FakeSocket.last.url).searchParams.get("token")).toBe("jwt");
   });
 
+  it("stays closed when a listener closes it while it schedules a retry", async () => {
+    const client = start();
+    await tick();
+    const off = client.on("status", ({ state }) => {
+      if (state !== "reconnecting") return;
+      off();
+      client.close();
+    });
+    FakeSocket.last.drop();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(FakeSocket.made).toHaveLength(1);
+    expect(client.status.state).toBe("closed");
+  });
+
+  it("stays closed when an error listener closes it after an attempt could not start", async () => {
+    class Refusing extends FakeSocket {
+      constructor(url: string) {
+        if (url) throw new SyntaxError("bad URL");
+        super(url);
+      }
+    }
+    const client = start({ WebSocket: Refusing });
+    const states: string[] = [];
+    client.on("status", ({ state }) => states.push(state));
+    client.on("error", () => client.close());
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(states).toEqual(["connecting", "closed"]);
+  });
+
+  it("stays offline when a welcome listener disconnects it", async () => {
+    const client = start();
+    client.on("welcome", () => client.disconnect());
+    await tick();
+    FakeSocket.last.welcome();
+    expect(client.status.state).toBe("offline");
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(FakeSocket.made).toHaveLength(1);
+  });
+
   it("rejects sends made after close() with closed", async () => {
     const client = start();
     client.close();
