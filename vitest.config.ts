@@ -44,6 +44,19 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      // Plain Node, no relay: the client library's parts against fakes.
+      // Its typecheck runs the *.test-d.ts files through tsc.
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/*.test.ts"],
+          typecheck: {
+            enabled: true,
+            include: ["test/unit/*.test-d.ts"],
+            tsconfig: "test/unit/tsconfig.json",
+          },
+        },
+      },
     ],
   },
 });

@@ -13,6 +13,7 @@ export class Emitter<Events extends Record<string, unknown>> {
     return () => this.off(event, listener);
   }
 
+  /** Removes a listener added with `on`. */
   off<K extends keyof Events>(event: K, listener: (payload: Events[K]) => void): void {
     this.listeners.get(event)?.delete(listener);
   }

@@ -2,12 +2,21 @@
  * Frames sent with an id and not yet acknowledged. They stay here across
  * reconnects and are resent with the same id, which the relay deduplicates.
  */
-export type Ack = { seq?: number; duplicate?: boolean };
+import type { AckFrame, FrameErrorCode } from "../src/frames";
 
-/** A refusal from the relay (its error code), or `timeout` / `closed` from the client. */
+/** What an ack tells the sender: the broadcast's `seq`, and whether it was a repeat. */
+export type Ack = Omit<AckFrame, "type" | "id">;
+
+/**
+ * The relay's own error codes, plus the client's: `timeout` (no ack in time),
+ * `closed` (close() was called) and `connect_failed` (no socket could be made).
+ */
+export type RelayErrorCode = FrameErrorCode | "timeout" | "closed" | "connect_failed";
+
+/** A refusal from the relay (its error code), or a failure the client itself detected. */
 export class RelayError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: RelayErrorCode,
     message: string,
     readonly id?: string,
   ) {

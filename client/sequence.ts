@@ -3,7 +3,7 @@
  * the last seq it has seen. Decides what to ask for on resume and which
  * messages are new, so a replay never shows a message twice.
  */
-import type { GapReason, MessageFrame, WelcomeFrame } from "./protocol";
+import type { MessageFrame, ResumeFailure, WelcomeFrame } from "../src/frames";
 
 /** How many past session ids to remember; a client reconnecting more often than this keeps the newest. */
 const MAX_OWN_SESSIONS = 64;
@@ -23,7 +23,7 @@ export class SequenceTracker {
   }
 
   /** Takes in a welcome; returns why history was lost, if a resume failed. */
-  welcome(frame: WelcomeFrame, resumed: boolean): GapReason | undefined {
+  welcome(frame: WelcomeFrame, resumed: boolean): ResumeFailure | undefined {
     this.sessions.add(frame.id);
     if (this.sessions.size > MAX_OWN_SESSIONS) {
       const oldest = this.sessions.values().next().value;

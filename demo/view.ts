@@ -26,7 +26,7 @@ export function showStatus(status: Status): void {
       : LABELS[status.state];
 }
 
-export function showPeers(me: string, peers: Map<string, Peer>): void {
+export function showPeers(me: string, peers: ReadonlyMap<string, Peer>): void {
   const list = $("peers");
   const others = [...peers.values()].sort((a, b) => a.name.localeCompare(b.name));
   const items = [
@@ -45,7 +45,7 @@ export function showPeers(me: string, peers: Map<string, Peer>): void {
 }
 
 /** Keeps the chosen recipient across their reconnects, which give them a new session id. */
-export function showRecipients(peers: Map<string, Peer>): void {
+export function showRecipients(peers: ReadonlyMap<string, Peer>): void {
   const select = $<HTMLSelectElement>("to");
   const chosen = select.selectedOptions[0];
   const chosenName = chosen?.value ? chosen.textContent : undefined;

@@ -4,7 +4,6 @@
  * A small HISTORY_SIZE lets one test run past the history on purpose.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { backoffDelay } from "../../client/backoff";
 import {
   type ClientEvents,
   type ConnectOptions,
@@ -74,13 +73,17 @@ class FlakySocket implements SocketLike {
   private readonly ws: WebSocket;
   private silent = false;
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
+  constructor(url: string, protocols?: string[]) {
+    this.ws = new WebSocket(url, protocols);
     FlakySocket.last = this;
   }
 
   get readyState(): number {
     return this.ws.readyState;
+  }
+
+  get protocol(): string {
+    return this.ws.protocol ?? "";
   }
 
   send(data: string): void {
@@ -91,7 +94,10 @@ class FlakySocket implements SocketLike {
     this.ws.close(code, reason);
   }
 
-  addEventListener(type: "message" | "close", listener: (event: { data: unknown }) => void): void {
+  addEventListener(
+    type: "open" | "message" | "close" | "error",
+    listener: (event: { data: unknown }) => void,
+  ): void {
     this.ws.addEventListener(type, (event) => {
       if (!this.silent) listener(event as { data: unknown });
     });
@@ -99,6 +105,16 @@ class FlakySocket implements SocketLike {
 
   goSilent(): void {
     this.silent = true;
+  }
+}
+
+/** The global WebSocket, keeping every frame the client writes. */
+class RecordingSocket extends WebSocket {
+  static sent: string[] = [];
+
+  override send(data: string): void {
+    if (data !== "ping") RecordingSocket.sent.push(data);
+    super.send(data);
   }
 }
 
@@ -159,8 +175,10 @@ describe("client library", () => {
   it("resends an unacknowledged broadcast with the same id: delivered once", async () => {
     const ada = await join("c-resend", "ada");
     const bob = await join("c-resend", "bob");
-    // Written to the socket, then the socket is dropped before the ack can arrive.
+    // Written to the socket (sends go out at the end of the tick), then the
+    // socket is dropped before the ack can arrive: no I/O runs between microtasks.
     const sent = ada.client.broadcast("exactly once");
+    await Promise.resolve();
     ada.client.disconnect();
     ada.client.reconnect();
 
@@ -249,16 +267,21 @@ describe("client library", () => {
     await expect(ada.client.broadcast("after close")).rejects.toMatchObject({ code: "closed" });
     expect(ada.events.status.at(-1)?.state).toBe("closed");
   });
-});
 
-describe("backoff", () => {
-  it("grows exponentially up to the cap, with jitter in the upper half of each step", () => {
-    const options = { minMs: 100, maxMs: 1000, factor: 2 };
-    expect(backoffDelay(0, options, () => 0)).toBe(50);
-    expect(backoffDelay(0, options, () => 1)).toBe(100);
-    expect(backoffDelay(3, options, () => 0.5)).toBe(600);
-    expect(backoffDelay(20, options, () => 1)).toBe(1000);
-    const spread = new Set(Array.from({ length: 50 }, () => backoffDelay(4, options)));
-    expect(spread.size).toBeGreaterThan(10);
+  it("negotiates edge-relay.ndjson, sends a tick's broadcasts as one frame, and talks with a plain client", async () => {
+    const ada = await join("c-batch", "ada", { WebSocket: RecordingSocket });
+    const bob = await join("c-batch", "bob", { batch: false });
+    expect(ada.events.welcome[0]?.limits.maxBatchFrames).toBeGreaterThan(1);
+    expect(bob.events.welcome[0]?.limits.maxBatchFrames).toBe(1);
+
+    RecordingSocket.sent = [];
+    const acks = await Promise.all(["a", "b", "c"].map((text) => ada.client.broadcast(text)));
+    expect(RecordingSocket.sent.map((frame) => frame.split("\n").length)).toEqual([3]);
+    const seqs = acks.map((ack) => ack.seq ?? 0);
+    expect(seqs).toEqual([seqs[0], (seqs[0] ?? 0) + 1, (seqs[0] ?? 0) + 2]);
+    expect(await settled(bob.texts, 3)).toEqual(["a", "b", "c"]);
+
+    await Promise.all(["x", "y"].map((text) => bob.client.broadcast(text)));
+    expect(await settled(ada.texts, 2)).toEqual(["x", "y"]);
   });
 });
