@@ -63,7 +63,7 @@ const QUICK = {
   retry: false,
   stepMs: 500,
   graceMs: 1000,
-  fanout: { clients: 20, rates: [50, 200, 800] },
+  fanout: { clients: 20, rates: [50, 400] },
   storm: { clients: 100, concurrency: 50 },
   rooms: { rooms: 25, size: 4, rates: [400, 1600] },
   payload: {
