@@ -159,7 +159,8 @@ export function markdown(meta, results) {
     "Durable Object whose `webSocketMessage` only forwards the raw text to the room's other sockets",
     "(no parse, no storage), on a direct socket like ours: what workerd itself costs per frame here.",
     "",
-    "Fan-out ramp (offered msg/s → deliveries/s, p50/p99 ms, server messages per frame; ",
+    "Fan-out ramp (offered msg/s → deliveries/s, p50/p99 ms, messages per frame the server sent,",
+    "and the clients sent where more than one; ",
     "✗ not sustained, ° a bisection step between the last sustained and the first failed grid step):",
     "",
   );
@@ -183,7 +184,9 @@ function ramp(points) {
     .map(
       (p) =>
         `${p.offered}${p.bisect ? "°" : ""}→${int(p.deliveriesPerSec)} (${ms(p.p50)}/${ms(p.p99)}` +
-        `${p.messagesPerFrameOut ? `, ${p.messagesPerFrameOut.toFixed(2)}/frame` : ""})${p.sustained ? "" : "✗"}`,
+        `${p.messagesPerFrameOut ? `, ${p.messagesPerFrameOut.toFixed(2)}/frame` : ""}` +
+        `${p.messagesPerFrameIn > 1.005 ? `, in ${p.messagesPerFrameIn.toFixed(2)}/frame` : ""})` +
+        `${p.sustained ? "" : "✗"}`,
     )
     .join(", ");
 }
