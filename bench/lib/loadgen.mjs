@@ -8,7 +8,7 @@
  * With `protocol: "ndjson"` they also offer the `edge-relay.ndjson`
  * subprotocol: received frames are split on "\n", and a sender's messages due
  * in one timer tick go out as one frame of at most the welcome's
- * `limits.maxBatchFrames` lines (docs/protocol.md).
+ * `limits.maxBatchFrames` lines and `limits.maxMessageBytes` bytes (docs/protocol.md).
  *
  * Every client sends at an open-loop pace (not waiting for replies); each
  * payload carries [send time, step, sender, n] and the receiver computes
@@ -31,7 +31,7 @@ const PRESENCE = ['{"type":"join"', '{"type":"leave"'];
 /**
  * @typedef {{room: string, name: string, roomSize: number}} ClientSpec
  * @typedef {{spec: ClientSpec, id?: string, welcomedAt?: number, closed: boolean, ndjson: boolean,
- *   maxBatch: number, extension: string, send: (text: string | object) => void, close: () => void,
+ *   maxBatch: number, maxBytes: number, extension: string, send: (text: string | object) => void, close: () => void,
  *   sock: any, onWelcome?: () => void}} Client
  */
 
@@ -64,7 +64,10 @@ function onControl(client, frame) {
   if (frame.type === "welcome" && !client.id) {
     client.id = frame.id;
     client.welcomedAt = now();
-    if (client.ndjson) client.maxBatch = Math.max(1, Number(frame.limits?.maxBatchFrames) || 1);
+    if (client.ndjson) {
+      client.maxBatch = Math.max(1, Number(frame.limits?.maxBatchFrames) || 1);
+      client.maxBytes = Number(frame.limits?.maxMessageBytes) || 65_536;
+    }
     client.onWelcome?.();
   } else if (frame.type === "error") {
     errorFrames++;
@@ -127,6 +130,7 @@ function openRelay(base, spec, protocol, deflate) {
     closed: false,
     ndjson,
     maxBatch: 1,
+    maxBytes: 65_536,
     extension: "",
     sock: ws,
     send: (text) => ws.send(/** @type {string} */ (text)),
@@ -167,6 +171,7 @@ function openSocketIo(base, spec) {
     closed: false,
     ndjson: false,
     maxBatch: 1,
+    maxBytes: 65_536,
     extension: "",
     sock: socket,
     send: (data) => socket.emit("broadcast", data),
@@ -242,7 +247,8 @@ async function connect(msg) {
  * Sends `rate` messages/s (this process's share) for `durationMs` from
  * `startAt`, round-robin over the live clients. On ndjson sockets each
  * sender's messages of one timer tick leave as one frame (up to its
- * maxBatchFrames lines), as the client library packs a tick's sends.
+ * maxBatchFrames lines and maxMessageBytes bytes), as the client library
+ * packs a tick's sends.
  * @param {{id: number, startAt: number, durationMs: number, rate: number, payloadBytes: number}} msg
  */
 async function runStep(msg) {
@@ -270,8 +276,8 @@ async function runStep(msg) {
   const batches = new Map();
   const flush = () => {
     for (const [client, lines] of batches) {
-      for (let i = 0; i < lines.length; i += client.maxBatch) {
-        client.send(lines.slice(i, i + client.maxBatch).join("\n"));
+      for (const frame of pack(lines, client.maxBatch, client.maxBytes)) {
+        client.send(frame);
         sentFrames++;
       }
     }
@@ -310,6 +316,29 @@ async function runStep(msg) {
     const timer = setInterval(tick, 2);
   });
   return { sent, sentFrames, expected, frameBytes: sample.length + pad.length };
+}
+
+/**
+ * Joins lines into frames of at most `maxLines` lines and `maxBytes` bytes
+ * (a single longer line goes alone). Bench lines are ASCII: length = bytes.
+ * @param {string[]} lines @param {number} maxLines @param {number} maxBytes
+ */
+function pack(lines, maxLines, maxBytes) {
+  const frames = [];
+  let batch = [];
+  let bytes = 0;
+  for (const line of lines) {
+    const grown = bytes + (batch.length ? 1 : 0) + line.length;
+    if (batch.length && (batch.length >= maxLines || grown > maxBytes)) {
+      frames.push(batch.join("\n"));
+      batch = [];
+      bytes = 0;
+    }
+    bytes += (batch.length ? 1 : 0) + line.length;
+    batch.push(line);
+  }
+  if (batch.length) frames.push(batch.join("\n"));
+  return frames;
 }
 
 /** @param {number} t @param {number} stepId @param {number} sender @param {number} n @param {string} pad */
