@@ -1,7 +1,9 @@
 /**
  * Starts each server under test on 127.0.0.1 and says which process to
  * measure. Every server speaks the same protocol (docs/protocol.md) except
- * Socket.IO, which carries the same frames as Socket.IO events.
+ * Socket.IO, which carries the same frames as Socket.IO events. The e2e
+ * tests start `wrangler dev` through this module too (test/e2e/wrangler.ts,
+ * typed by servers.d.mts), so there is one launcher.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
