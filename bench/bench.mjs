@@ -400,7 +400,7 @@ const STARTERS = {
 /** Servers that run only one scenario. */
 const ONLY = { floor: "rooms" };
 
-const keys = flags.servers.split(",").filter((k) => k in STARTERS);
+const keys = [...new Set(flags.servers.split(","))].filter((k) => k in STARTERS);
 // The baseline goes first; ratios are taken against it.
 keys.sort((a, b) => (a === "ws" ? -1 : b === "ws" ? 1 : 0));
 
