@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- --quick] [-- --servers ws,miniflare] [-- --generators 2]`
+ * `npm run bench [-- --quick] [-- --servers ws,direct] [-- --generators 2]`
  *
- * Benchmarks edge-relay under `wrangler dev` and on workerd through Miniflare
- * (no dev proxy), against a plain `ws` relay and a Socket.IO 4 relay, with the
- * same load generator (separate processes, bench/lib/loadgen.mjs) for all.
- * Writes bench/results/latest.md, latest.json and latency.svg.
+ * Benchmarks edge-relay on a direct workerd socket (the production path) with
+ * plain and with `edge-relay.ndjson` clients, and under `wrangler dev`,
+ * against a plain `ws` relay and a Socket.IO 4 relay, with the same load
+ * generator (separate processes, bench/lib/loadgen.mjs) for all; beside the
+ * many-rooms row, bench/floor's forward-only Durable Object as the runtime's
+ * floor. Writes bench/results/latest.md, latest.json and latency.svg.
  * Nothing here asserts on timing: the bench measures and reports.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,13 +17,19 @@ import { parseArgs } from "node:util";
 import { Generators } from "./lib/generators.mjs";
 import { cpuSeconds, rssBytes, sleep } from "./lib/proc.mjs";
 import { latencySvg, markdown } from "./lib/report.mjs";
-import { buildBundle, startBaseline, startMiniflare, startWranglerDev } from "./lib/servers.mjs";
+import {
+  buildBundle,
+  FLOOR_ENTRY,
+  startBaseline,
+  startWorkerd,
+  startWranglerDev,
+} from "./lib/servers.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: flags } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
-    servers: { type: "string", default: "ws,socketio,miniflare,wrangler-dev" },
+    servers: { type: "string", default: "ws,socketio,direct,direct-ndjson,floor,wrangler-dev" },
     generators: { type: "string", default: "2" },
     // Quick runs go elsewhere, so they never replace the committed full results.
     out: { type: "string" },
@@ -30,6 +38,10 @@ const { values: flags } = parseArgs({
 
 const FULL = {
   settleMs: 1000,
+  // Bisections between the last sustained and the first failed step of a ramp.
+  bisect: 3,
+  // A step that fails is measured once more before it counts.
+  retry: true,
   stepMs: 3000,
   graceMs: 3000,
   fanout: { clients: 100, rates: [20, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000] },
@@ -47,17 +59,19 @@ const FULL = {
 };
 const QUICK = {
   settleMs: 250,
+  bisect: 1,
+  retry: false,
   stepMs: 500,
   graceMs: 1000,
-  fanout: { clients: 20, rates: [50, 200, 800] },
+  fanout: { clients: 20, rates: [50, 400] },
   storm: { clients: 100, concurrency: 50 },
   rooms: { rooms: 25, size: 4, rates: [400, 1600] },
   payload: {
     clients: 10,
     stepMs: 300,
+    // The smallest and the largest size prove the path; 4 KiB only in full runs.
     sizes: [
       { label: "100 B", bytes: 100, rates: [500] },
-      { label: "4 KiB", bytes: 4096, rates: [250] },
       { label: "60 KiB", bytes: 61440, rates: [25] },
     ],
   },
@@ -75,7 +89,7 @@ const say = (/** @type {string} */ text) => console.log(`[${elapsed()}s] ${text}
 
 const fmt = (/** @type {number | null} */ v) => (v == null ? "-" : v.toFixed(1));
 
-/** @typedef {Awaited<ReturnType<typeof startWranglerDev>>} Server */
+/** @typedef {import("./lib/servers.mjs").Server} Server */
 
 /** Server CPU seconds per process, read from /proc. @param {Server} server */
 function serverCpu(server) {
@@ -126,6 +140,10 @@ async function step(server, rate, payloadBytes, stepMs) {
     inWindowPerSec: r.inWindow / seconds,
     mbPerSec: r.bytes / seconds / 1e6,
     frameBytes: r.frameBytes,
+    // Logical messages per WebSocket frame: as the clients sent them, and as
+    // the server sent them (counted at the receivers).
+    messagesPerFrameIn: r.sentFrames ? r.sent / r.sentFrames : null,
+    messagesPerFrameOut: r.frames ? r.lines / r.frames : null,
     p50: p(50),
     p95: p(95),
     p99: p(99),
@@ -140,22 +158,36 @@ async function step(server, rate, payloadBytes, stepMs) {
     r.expected > 0 &&
     point.deliveredRatio >= DELIVERED_MIN &&
     (point.p99 ?? Infinity) <= P99_LIMIT_MS &&
-    point.sentPerSec >= 0.95 * rate;
+    // Each generator sends whole messages of its share: allow one short each.
+    r.sent >= 0.95 * rate * seconds - gens.procs.length;
   const serverCpuText = Object.entries(cpu)
     .map(([k, v]) => `${k} ${((v / seconds) * 100).toFixed(0)}%`)
     .join(", ");
   say(
     `  ${rate} msg/s offered: ${Math.round(point.deliveriesPerSec)} deliveries/s, ` +
-      `${(point.deliveredRatio * 100).toFixed(1)}% delivered, p50 ${fmt(point.p50)} p99 ${fmt(point.p99)} ms` +
-      ` | server CPU ${serverCpuText} | generators ${((genCpu / seconds) * 100).toFixed(0)}%` +
+      `${(point.deliveredRatio * 100).toFixed(1)}% delivered, p50 ${fmt(point.p50)} p99 ${fmt(point.p99)} ms, ` +
+      `msgs/frame out ${fmt(point.messagesPerFrameOut)} | server CPU ${serverCpuText} | ` +
+      `generators ${((genCpu / seconds) * 100).toFixed(0)}%` +
       (point.sustained ? "" : "  <- not sustained"),
   );
   return point;
 }
 
 /**
- * Runs one ramp: connects the clients, then raises the offered load until a
- * step is not sustained.
+ * One step, and (P.retry) once more if it fails: one stall (a GC pause, the
+ * other core busy) should not end a ramp. Done alike for every server.
+ * @param {Parameters<typeof step>} args
+ */
+async function steady(...args) {
+  const point = await step(...args);
+  return point.sustained || !P.retry ? point : { ...(await step(...args)), retried: true };
+}
+
+/**
+ * Runs one ramp: connects the clients, raises the offered load until a step
+ * is not sustained, then bisects between the last sustained and the first
+ * failed rate (geometric middle, P.bisect times), so the edge found does not
+ * depend on the grid.
  * @param {Server} server @param {{room: string, name: string, roomSize: number}[]} specs
  * @param {number[]} rates @param {number} payloadBytes @param {number} stepMs
  */
@@ -164,17 +196,24 @@ async function ramp(server, specs, rates, payloadBytes, stepMs) {
   if (joined.failed) say(`  ${joined.failed} clients failed to connect: ${joined.errors[0]}`);
   await sleep(P.settleMs / 3);
   const points = [];
-  for (const rate of rates) {
-    let point = await step(server, rate, payloadBytes, stepMs);
-    // One stall (a GC pause, the other core busy) should not end a ramp: a
-    // step that fails is measured once more, for every server alike.
-    if (!point.sustained)
-      point = { ...(await step(server, rate, payloadBytes, stepMs)), retried: true };
+  for (const rate of joined.connected ? rates : []) {
+    const point = await steady(server, rate, payloadBytes, stepMs);
     points.push(point);
     if (!point.sustained) break;
   }
+  let low = points.findLast((pt) => pt.sustained)?.offered ?? 0;
+  let high = points.find((pt) => !pt.sustained)?.offered;
+  for (let i = 0; high !== undefined && i < P.bisect; i++) {
+    const mid = Math.round(low > 0 ? Math.sqrt(low * high) : high / 2);
+    if (mid <= low || mid >= high) break;
+    const point = { ...(await steady(server, mid, payloadBytes, stepMs)), bisect: true };
+    points.push(point);
+    if (point.sustained) low = mid;
+    else high = mid;
+  }
   await gens.closeAll();
   await sleep(P.settleMs / 2);
+  points.sort((a, b) => a.offered - b.offered);
   const sustained = points.filter((pt) => pt.sustained);
   const best = sustained.reduce(
     (a, b) => (b.deliveriesPerSec > (a?.deliveriesPerSec ?? -1) ? b : a),
@@ -183,10 +222,14 @@ async function ramp(server, specs, rates, payloadBytes, stepMs) {
   return {
     clients: specs.length,
     connectFailures: joined.failed,
+    connectErrors: joined.errors,
+    extensions: joined.extensions,
     points,
     bestSustainedDeliveriesPerSec: best?.deliveriesPerSec ?? 0,
     bestSustainedMBPerSec: best?.mbPerSec ?? 0,
     bestSustainedOffered: best?.offered ?? 0,
+    bestSustainedMessagesPerFrameOut: best?.messagesPerFrameOut ?? null,
+    firstFailedOffered: high ?? null,
     peakDeliveriesPerSec: Math.max(0, ...points.map((pt) => pt.inWindowPerSec)),
   };
 }
@@ -195,11 +238,17 @@ async function ramp(server, specs, rates, payloadBytes, stepMs) {
 const roomOf = (room, n) =>
   Array.from({ length: n }, (_, i) => ({ room, name: `c${i}`, roomSize: n }));
 
+/** RSS per serving process. @param {Server} server @returns {Record<string, number>} */
+function rssOf(server) {
+  return Object.fromEntries(server.memoryPids().map(({ name, pid }) => [name, rssBytes(pid) ?? 0]));
+}
+
 /** @param {Server} server */
 async function joinStorm(server) {
   await sleep(P.settleMs);
   const pid = server.measuredPid();
   const rssBefore = rssBytes(pid) ?? 0;
+  const allBefore = rssOf(server);
   const cpuBefore = serverCpu(server);
   const genBefore = await gens.cpu();
   const r = await gens.connect(server, roomOf("storm", P.storm.clients), P.storm.concurrency);
@@ -208,23 +257,29 @@ async function joinStorm(server) {
   const genCpu = (await gens.cpu()) - genBefore;
   await sleep(P.settleMs); // let the join notices settle
   const rssAfter = rssBytes(pid) ?? 0;
+  const allAfter = rssOf(server);
   await gens.closeAll();
   await quiesce(server);
   const perConnection = r.connected ? (rssAfter - rssBefore) / r.connected : 0;
+  const allDelta = Object.keys(allAfter).reduce((d, k) => d + allAfter[k] - (allBefore[k] ?? 0), 0);
   say(
     `  join storm: ${r.connected}/${P.storm.clients} welcomed in ${seconds.toFixed(2)} s ` +
       `(${r.failed} failed); RSS ${(rssBefore / 2 ** 20).toFixed(1)} -> ${(rssAfter / 2 ** 20).toFixed(1)} MiB, ` +
-      `${(perConnection / 1024).toFixed(1)} KiB/connection`,
+      `${(perConnection / 1024).toFixed(1)} KiB/connection; extensions ${JSON.stringify(r.extensions)}`,
   );
   return {
     clients: P.storm.clients,
     connected: r.connected,
     failed: r.failed,
     errors: r.errors,
+    extensions: r.extensions,
     secondsToAllWelcomed: seconds,
     rssBefore,
     rssAfter,
     rssPerConnection: perConnection,
+    rssByProcessBefore: allBefore,
+    rssByProcessAfter: allAfter,
+    rssAllPerConnection: r.connected ? allDelta / r.connected : 0,
     measuredPid: pid,
     serverCpu: cpu,
     generatorCpuSeconds: genCpu,
@@ -232,13 +287,35 @@ async function joinStorm(server) {
 }
 
 /** @param {Server} server */
-async function benchServer(server) {
+async function manyRooms(server) {
+  const specs = [];
+  for (let r = 0; r < P.rooms.rooms; r++) specs.push(...roomOf(`room-${r}`, P.rooms.size));
+  return ramp(server, specs, P.rooms.rates, 100, P.stepMs);
+}
+
+/** @param {Server} server @param {string} [only] run just this scenario (the floor: "rooms") */
+async function benchServer(server, only) {
   say(`== ${server.label} at ${server.base} (measuring pid ${server.measuredPid()})`);
   const genStart = await gens.cpu();
   const wallStart = performance.now();
+  const usage = async () => ({
+    cpuSeconds: (await gens.cpu()) - genStart,
+    wallSeconds: (performance.now() - wallStart) / 1000,
+  });
   // Warm-up: one small room, so the first scenario does not pay for cold start.
-  await ramp(server, roomOf("warmup", 4), [100], 100, 300);
+  const warm = await ramp(server, roomOf("warmup", 4), [100], 100, 300);
+  const base = { key: server.key, label: server.label, protocol: server.protocol };
+  if (warm.connectFailures === warm.clients) {
+    const reason = warm.connectErrors[0] ?? "no client connected";
+    say(`  skipped: ${reason}`);
+    return { ...base, unavailable: reason };
+  }
   const rssIdle = rssBytes(server.measuredPid()) ?? 0;
+  if (only === "rooms") {
+    say(`  many rooms: ${P.rooms.rooms} rooms of ${P.rooms.size}`);
+    const rooms = await manyRooms(server);
+    return { ...base, only, extensions: warm.extensions, rssIdle, rooms, generator: await usage() };
+  }
   const storm = await joinStorm(server);
   say(`  fan-out: 1 room of ${P.fanout.clients}`);
   const fanout = await ramp(
@@ -250,9 +327,7 @@ async function benchServer(server) {
   );
   await quiesce(server);
   say(`  many rooms: ${P.rooms.rooms} rooms of ${P.rooms.size}`);
-  const specs = [];
-  for (let r = 0; r < P.rooms.rooms; r++) specs.push(...roomOf(`room-${r}`, P.rooms.size));
-  const rooms = await ramp(server, specs, P.rooms.rates, 100, P.stepMs);
+  const rooms = await manyRooms(server);
   /** @type {Record<string, Awaited<ReturnType<typeof ramp>>>} */
   const payload = {};
   for (const size of P.payload.sizes) {
@@ -266,39 +341,66 @@ async function benchServer(server) {
       P.payload.stepMs,
     );
   }
-  const wall = (performance.now() - wallStart) / 1000;
-  const genCpu = (await gens.cpu()) - genStart;
   return {
-    key: server.key,
-    label: server.label,
+    ...base,
+    extensions: warm.extensions,
     rssIdle,
     storm,
     fanout,
     rooms,
     payload,
-    generator: { cpuSeconds: genCpu, wallSeconds: wall },
+    generator: await usage(),
   };
 }
 
+/** One relay bundle for every workerd server of the run; removed at the end. */
+let bundle;
+const relayEntry = async () => {
+  bundle ??= buildBundle();
+  return (await bundle).entry;
+};
+
+/** @type {Record<string, () => Promise<Server>>} */
 const STARTERS = {
   ws: () => startBaseline("ws"),
   socketio: () => startBaseline("socketio"),
-  miniflare: async () => {
-    const bundle = await buildBundle();
-    const server = await startMiniflare(bundle);
-    const stop = server.stop;
-    server.stop = async () => {
-      await stop();
-      rmSync(bundle.outdir, { recursive: true, force: true });
-    };
-    return server;
-  },
+  direct: async () =>
+    startWorkerd({
+      key: "direct",
+      label: "edge-relay, direct socket, plain clients",
+      entry: await relayEntry(),
+      direct: true,
+    }),
+  "direct-ndjson": async () =>
+    startWorkerd({
+      key: "direct-ndjson",
+      label: "edge-relay, direct socket, ndjson clients",
+      entry: await relayEntry(),
+      direct: true,
+      protocol: "ndjson",
+    }),
+  floor: () =>
+    startWorkerd({
+      key: "floor",
+      label: "runtime floor (forward-only Durable Object, direct socket)",
+      entry: FLOOR_ENTRY,
+      direct: true,
+      worker: "floor",
+    }),
+  // Miniflare's entry worker in front of the Worker: not in the default run;
+  // bench/memory.mjs compares it.
+  miniflare: async () =>
+    startWorkerd({
+      key: "miniflare",
+      label: "edge-relay (Miniflare entry worker)",
+      entry: await relayEntry(),
+    }),
   "wrangler-dev": () => startWranglerDev(),
 };
+/** Servers that run only one scenario. */
+const ONLY = { floor: "rooms" };
 
-const keys = /** @type {(keyof typeof STARTERS)[]} */ (
-  flags.servers.split(",").filter((k) => k in STARTERS)
-);
+const keys = [...new Set(flags.servers.split(","))].filter((k) => k in STARTERS);
 // The baseline goes first; ratios are taken against it.
 keys.sort((a, b) => (a === "ws" ? -1 : b === "ws" ? 1 : 0));
 
@@ -309,6 +411,7 @@ const running = [];
 const cleanup = async () => {
   for (const s of running.splice(0)) await s.stop().catch(() => {});
   await gens.exit();
+  if (bundle) rmSync((await bundle).outdir, { recursive: true, force: true });
 };
 process.on("SIGINT", () => cleanup().then(() => process.exit(130)));
 
@@ -319,16 +422,16 @@ try {
   const early = new Map();
   if (flags.quick) {
     for (const key of keys) {
-      const started = STARTERS[key]();
+      const started = /** @type {() => Promise<Server>} */ (STARTERS[key])();
       started.then((s) => running.push(s)).catch(() => {});
       early.set(key, started);
     }
   }
   for (const key of keys) {
-    const server = await (early.get(key) ?? STARTERS[key]());
+    const server = await (early.get(key) ?? /** @type {() => Promise<Server>} */ (STARTERS[key])());
     if (!early.has(key)) running.push(server);
     try {
-      results.push(await benchServer(server));
+      results.push(await benchServer(server, ONLY[/** @type {keyof typeof ONLY} */ (key)]));
     } finally {
       await server.stop();
       running.splice(running.indexOf(server), 1);

@@ -5,12 +5,12 @@
  * broadcasts into a room of two as fast as the socket takes them, and the
  * receiver counts. This is the path the fan-out and many-rooms scenarios
  * multiply, so it is where the relay's own per-message work shows. Runs the
- * relay on workerd via Miniflare and the ws baseline in the same run and
+ * relay on a direct workerd socket and the ws baseline in the same run and
  * prints frames/s for each and their ratio. Measures, asserts nothing.
  */
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
-import { buildBundle, startBaseline, startMiniflare } from "./lib/servers.mjs";
+import { buildBundle, startBaseline, startWorkerd } from "./lib/servers.mjs";
 
 const { values: flags } = parseArgs({
   options: {
@@ -57,7 +57,15 @@ async function round(base, room, withIds) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const bundle = await buildBundle();
-const servers = [await startBaseline("ws"), await startMiniflare(bundle)];
+const servers = [
+  await startBaseline("ws"),
+  await startWorkerd({
+    key: "direct",
+    label: "edge-relay, direct socket",
+    entry: bundle.entry,
+    direct: true,
+  }),
+];
 const rows = [];
 try {
   for (const withIds of [false, true]) {

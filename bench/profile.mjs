@@ -1,7 +1,7 @@
 /**
  * `node bench/profile.mjs [--rooms 200] [--rate 1000] [--seconds 5]` (Node 22: run via `npx node`)
  *
- * CPU-profiles the Worker on workerd (Miniflare, no dev proxy) under the
+ * CPU-profiles the Worker on a direct workerd socket (no proxy) under the
  * many-rooms load, through workerd's V8 inspector, and prints where the
  * isolate's time goes (self time by function). Writes
  * bench/results/relay.cpuprofile (open it in Chrome DevTools).
@@ -10,10 +10,10 @@ import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import WebSocket from "ws";
 import { Generators } from "./lib/generators.mjs";
+import { inspect } from "./lib/inspector.mjs";
 import { cpuSeconds, freePort, sleep } from "./lib/proc.mjs";
-import { buildBundle, startMiniflare } from "./lib/servers.mjs";
+import { buildBundle, startWorkerd } from "./lib/servers.mjs";
 
 const { values: flags } = parseArgs({
   options: {
@@ -25,25 +25,16 @@ const { values: flags } = parseArgs({
 });
 const inspectorPort = await freePort();
 const bundle = await buildBundle();
-const server = await startMiniflare(bundle, ["--inspector-port", String(inspectorPort)]);
+const server = await startWorkerd({
+  key: "direct",
+  label: "edge-relay, direct socket",
+  entry: bundle.entry,
+  direct: true,
+  hostArgs: ["--inspector-port", String(inspectorPort)],
+});
 const gens = new Generators(2);
 try {
-  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
-  const target = targets.find((/** @type {any} */ t) => /edge-relay/.test(t.title ?? t.id));
-  const ws = new WebSocket(target?.webSocketDebuggerUrl ?? targets[0].webSocketDebuggerUrl);
-  await new Promise((r) => ws.once("open", r));
-  let id = 0;
-  /** @type {Map<number, (v: any) => void>} */
-  const waiting = new Map();
-  ws.on("message", (data) => {
-    const msg = JSON.parse(data.toString());
-    waiting.get(msg.id)?.(msg.result);
-  });
-  const cdp = (/** @type {string} */ method, params = {}) =>
-    new Promise((resolve) => {
-      waiting.set(++id, resolve);
-      ws.send(JSON.stringify({ id, method, params }));
-    });
+  const { cdp, close } = await inspect(inspectorPort);
 
   const size = Number(flags.size);
   const specs = [];
@@ -91,7 +82,7 @@ try {
     console.log(`${((n / total) * 100).toFixed(1).padStart(5)}%  ${key}`);
   }
   console.log(`wrote ${out}`);
-  ws.close();
+  close();
 } finally {
   await gens.closeAll().catch(() => {});
   await gens.exit();

@@ -20,17 +20,18 @@
  *     ~0.5 MiB would keep climbing and fail the second check.)
  * Prints each check and `N passed, N failed`; exits non-zero on failure.
  */
+import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { rssBytes, sleep } from "./lib/proc.mjs";
-import { buildBundle, startMiniflare, startWranglerDev } from "./lib/servers.mjs";
+import { buildBundle, startWorkerd, startWranglerDev } from "./lib/servers.mjs";
 
 const { values: flags } = parseArgs({
   options: {
     seconds: { type: "string", default: "60" },
     seed: { type: "string" },
     rooms: { type: "string", default: "4" },
-    // wrangler-dev (default, what CI runs) or miniflare (workerd with no dev proxy)
+    // wrangler-dev (default, what CI runs) or direct (workerd, our Worker on a direct socket)
     target: { type: "string", default: "wrangler-dev" },
   },
 });
@@ -167,10 +168,7 @@ function check(name, ok, detail) {
 const log = (/** @type {string} */ text) => console.log(`[soak] ${text}`);
 
 log(`starting ${flags.target}; ${SECONDS} s, rooms ${ROOMS.join(", ")}, seed ${SEED}`);
-const server =
-  flags.target === "miniflare"
-    ? await startMiniflare(await buildBundle())
-    : await startWranglerDev();
+const server = flags.target === "direct" ? await startDirect() : await startWranglerDev();
 let exitCode = 1;
 try {
   exitCode = await soak(server);
@@ -183,6 +181,23 @@ try {
   await server.stop();
 }
 process.exit(exitCode);
+
+/** The relay bundle on a direct workerd socket; its temp dir goes with it. */
+async function startDirect() {
+  const bundle = await buildBundle();
+  const server = await startWorkerd({
+    key: "direct",
+    label: "edge-relay, direct socket",
+    entry: bundle.entry,
+    direct: true,
+  });
+  const stop = server.stop;
+  server.stop = async () => {
+    await stop();
+    rmSync(bundle.outdir, { recursive: true, force: true });
+  };
+  return server;
+}
 
 /** @param {import("./lib/servers.mjs").Server} server */
 async function soak(server) {

@@ -54,22 +54,31 @@ export class Generators {
 
   /**
    * Connects clients, spread round-robin over the processes.
-   * @param {{base: string, kind: string}} server
+   * @param {{base: string, kind: string, protocol: string}} server
    * @param {{room: string, name: string, roomSize: number}[]} specs
    * @param {number} concurrency connection attempts in flight per process
+   * @param {boolean} [deflate] offer permessage-deflate (the default, as browsers do)
    */
-  async connect(server, specs, concurrency) {
+  async connect(server, specs, concurrency, deflate = true) {
     const shares = this.procs.map(() => /** @type {typeof specs} */ ([]));
     for (const [i, spec] of specs.entries()) shares[i % shares.length]?.push(spec);
     const started = now();
     const replies = await this.all("connect", (i) => ({
       base: server.base,
       kind: server.kind,
+      protocol: server.protocol,
+      deflate,
       clients: shares[i],
       concurrency,
     }));
+    /** @type {Record<string, number>} negotiated extension -> clients */
+    const extensions = {};
+    for (const r of replies)
+      for (const [ext, n] of Object.entries(r.extensions))
+        extensions[ext] = (extensions[ext] ?? 0) + n;
     return {
       started,
+      extensions,
       connected: replies.reduce((n, r) => n + r.connected, 0),
       failed: replies.reduce((n, r) => n + r.failed, 0),
       errors: replies.flatMap((r) => r.errors),
@@ -94,6 +103,7 @@ export class Generators {
       payloadBytes: o.payloadBytes,
     }));
     const sent = sends.reduce((n, s) => n + s.sent, 0);
+    const sentFrames = sends.reduce((n, s) => n + s.sentFrames, 0);
     const expected = sends.reduce((n, s) => n + s.expected, 0);
     // Drain: stop when everything arrived, nothing arrived for 500 ms, or grace ran out.
     const deadline = now() + o.graceMs;
@@ -114,11 +124,14 @@ export class Generators {
     for (const c of collected) if (c.hist) hist.merge(c.hist);
     return {
       sent,
+      sentFrames,
       expected,
       frameBytes: sends[0]?.frameBytes ?? 0,
       received: collected.reduce((n, c) => n + c.received, 0),
       inWindow: collected.reduce((n, c) => n + c.inWindow, 0),
       bytes: collected.reduce((n, c) => n + c.bytes, 0),
+      frames: collected.reduce((n, c) => n + c.frames, 0),
+      lines: collected.reduce((n, c) => n + c.lines, 0),
       errorFrames: collected.reduce((n, c) => n + c.errorFrames, 0),
       unexpectedCloses: collected.reduce((n, c) => n + c.unexpectedCloses, 0),
       hist,

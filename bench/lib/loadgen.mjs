@@ -3,12 +3,20 @@
  * and drives them over IPC, so the generator's CPU is spread over processes
  * and measured apart from the bench and the server.
  *
+ * Clients offer permessage-deflate, as browsers do (the `ws` client's
+ * default); each server decides, and the extension it agreed is reported.
+ * With `protocol: "ndjson"` they also offer the `edge-relay.ndjson`
+ * subprotocol: received frames are split on "\n", and a sender's messages due
+ * in one timer tick go out as one frame of at most the welcome's
+ * `limits.maxBatchFrames` lines and `limits.maxMessageBytes` bytes (docs/protocol.md).
+ *
  * Every client sends at an open-loop pace (not waiting for replies); each
  * payload carries [send time, step, sender, n] and the receiver computes
  * latency = receipt time - send time on the same machine clock
  * (performance.timeOrigin + performance.now()). Receivers find the stamp with a
  * byte search instead of parsing the whole frame, so large payloads cost the
- * generator little. Unknown frame types and fields are ignored.
+ * generator little. Unknown frame types and fields are ignored. Receivers count
+ * the WebSocket frames and the logical messages they carried, per step.
  */
 import { io } from "socket.io-client";
 import WebSocket from "ws";
@@ -16,11 +24,15 @@ import { Histogram } from "./histogram.mjs";
 
 const now = () => performance.timeOrigin + performance.now();
 const MARK = Buffer.from('"bench":[');
+const NEWLINE = 0x0a;
+const NDJSON_PROTOCOL = "edge-relay.ndjson";
+const PRESENCE = ['{"type":"join"', '{"type":"leave"'];
 
 /**
  * @typedef {{room: string, name: string, roomSize: number}} ClientSpec
- * @typedef {{spec: ClientSpec, id?: string, welcomedAt?: number, closed: boolean,
- *   send: (text: string | object) => void, close: () => void, sock: any}} Client
+ * @typedef {{spec: ClientSpec, id?: string, welcomedAt?: number, closed: boolean, ndjson: boolean,
+ *   maxBatch: number, maxBytes: number, extension: string, send: (text: string | object) => void, close: () => void,
+ *   sock: any, onWelcome?: () => void}} Client
  */
 
 /** @type {Client[]} */
@@ -29,17 +41,21 @@ let kind = "relay";
 let errorFrames = 0;
 let unexpectedCloses = 0;
 
-/** @type {{id: number, end: number, hist: Histogram, received: number, inWindow: number, bytes: number} | undefined} */
+/**
+ * @type {{id: number, end: number, hist: Histogram, received: number, inWindow: number, bytes: number,
+ *   frames: number, lines: number} | undefined}
+ */
 let step;
 
-/** @param {number} t @param {number} stepId @param {number} bytes */
+/** @param {number} t @param {number} stepId @param {number} bytes @returns {boolean} counted */
 function onStamp(t, stepId, bytes) {
-  if (!step || stepId !== step.id) return;
+  if (!step || stepId !== step.id) return false;
   const at = now();
   step.hist.record(at - t);
   step.received++;
   step.bytes += bytes;
   if (at <= step.end) step.inWindow++;
+  return true;
 }
 
 /** @param {Client} client @param {any} frame */
@@ -48,6 +64,10 @@ function onControl(client, frame) {
   if (frame.type === "welcome" && !client.id) {
     client.id = frame.id;
     client.welcomedAt = now();
+    if (client.ndjson) {
+      client.maxBatch = Math.max(1, Number(frame.limits?.maxBatchFrames) || 1);
+      client.maxBytes = Number(frame.limits?.maxMessageBytes) || 65_536;
+    }
     client.onWelcome?.();
   } else if (frame.type === "error") {
     errorFrames++;
@@ -55,41 +75,72 @@ function onControl(client, frame) {
   // join, leave, ack and anything newer: not needed for load
 }
 
-/** @param {string} base @param {ClientSpec} spec @returns {Promise<Client>} */
-function openRelay(base, spec) {
+/**
+ * Handles one server frame, the bytes [start, end) of a WebSocket frame.
+ * @param {Client} client @param {Buffer} data @param {number} start @param {number} end
+ * @returns {boolean} whether it was a stamped message of the current step
+ */
+function onLine(client, data, start, end) {
+  const at = data.indexOf(MARK, start);
+  if (at >= 0 && at < end) {
+    const head = data.toString("latin1", at + MARK.length, Math.min(end, at + MARK.length + 80));
+    const parts = head.slice(0, head.indexOf("]")).split(",");
+    return onStamp(Number(parts[0]), Number(parts[1]), end - start);
+  }
+  // Presence churn is the bulk of control frames; skip parsing it.
+  const prefix = data.toString("latin1", start, Math.min(end, start + 15));
+  if (PRESENCE.some((p) => prefix.startsWith(p))) return false;
+  try {
+    onControl(client, JSON.parse(data.toString("utf8", start, end)));
+  } catch {
+    // e.g. "pong"
+  }
+  return false;
+}
+
+/** @param {Client} client @param {Buffer} data one WebSocket text frame */
+function onFrame(client, data) {
+  let lines = 0;
+  let start = 0;
+  while (start <= data.length) {
+    const newline = client.ndjson ? data.indexOf(NEWLINE, start) : -1;
+    const end = newline < 0 ? data.length : newline;
+    if (end > start && onLine(client, data, start, end)) lines++;
+    start = end + 1;
+  }
+  if (lines > 0 && step) {
+    step.frames++;
+    step.lines += lines;
+  }
+}
+
+/**
+ * @param {string} base @param {ClientSpec} spec @param {"plain" | "ndjson"} protocol
+ * @param {boolean} deflate whether to offer permessage-deflate
+ * @returns {Promise<Client>}
+ */
+function openRelay(base, spec, protocol, deflate) {
   const url = `${base.replace(/^http/, "ws")}/rooms/${spec.room}/ws?name=${encodeURIComponent(spec.name)}`;
-  const ws = new WebSocket(url, { perMessageDeflate: false });
-  /** @type {Client & {onWelcome?: () => void}} */
+  const ndjson = protocol === "ndjson";
+  // perMessageDeflate: true is the ws client's default offer, as a browser makes.
+  const ws = new WebSocket(url, ndjson ? [NDJSON_PROTOCOL] : [], { perMessageDeflate: deflate });
+  /** @type {Client} */
   const client = {
     spec,
     closed: false,
+    ndjson,
+    maxBatch: 1,
+    maxBytes: 65_536,
+    extension: "",
     sock: ws,
     send: (text) => ws.send(/** @type {string} */ (text)),
     close: () => ws.close(1000),
   };
+  ws.on("open", () => {
+    client.extension = ws.extensions || "none";
+  });
   ws.on("message", (buf, isBinary) => {
-    if (isBinary) return;
-    const data = /** @type {Buffer} */ (buf);
-    const at = data.indexOf(MARK);
-    if (at >= 0) {
-      const head = data.toString("latin1", at + MARK.length, at + MARK.length + 80);
-      const parts = head.slice(0, head.indexOf("]")).split(",");
-      onStamp(Number(parts[0]), Number(parts[1]), data.length);
-      return;
-    }
-    // Presence churn is the bulk of control frames; skip parsing it.
-    if (
-      data[0] === 0x7b &&
-      (data.indexOf('{"type":"join"') === 0 || data.indexOf('{"type":"leave"') === 0)
-    )
-      return;
-    let frame;
-    try {
-      frame = JSON.parse(data.toString());
-    } catch {
-      return; // e.g. "pong"
-    }
-    onControl(client, frame);
+    if (!isBinary) onFrame(client, /** @type {Buffer} */ (buf));
   });
   return new Promise((resolve, reject) => {
     client.onWelcome = () => resolve(client);
@@ -114,10 +165,14 @@ function openSocketIo(base, spec) {
     forceNew: true,
     timeout: 60_000,
   });
-  /** @type {Client & {onWelcome?: () => void}} */
+  /** @type {Client} */
   const client = {
     spec,
     closed: false,
+    ndjson: false,
+    maxBatch: 1,
+    maxBytes: 65_536,
+    extension: "",
     sock: socket,
     send: (data) => socket.emit("broadcast", data),
     close: () => socket.disconnect(),
@@ -126,7 +181,10 @@ function openSocketIo(base, spec) {
     const stamp = frame?.data?.bench;
     if (Array.isArray(stamp)) {
       // Socket.IO has already parsed the packet; count the payload it carried.
-      onStamp(stamp[0], stamp[1], frame.data.p ? frame.data.p.length + 60 : 60);
+      if (onStamp(stamp[0], stamp[1], frame.data.p ? frame.data.p.length + 60 : 60) && step) {
+        step.frames++;
+        step.lines++;
+      }
     }
   });
   socket.on("error_frame", () => {
@@ -134,6 +192,7 @@ function openSocketIo(base, spec) {
   });
   return new Promise((resolve, reject) => {
     socket.on("welcome", (frame) => {
+      client.extension = socket.io.engine?.transport?.ws?.extensions || "none";
       onControl(client, { ...frame, type: "welcome" });
       resolve(client);
     });
@@ -145,7 +204,10 @@ function openSocketIo(base, spec) {
   });
 }
 
-/** @param {{base: string, kind: string, clients: ClientSpec[], concurrency: number}} msg */
+/**
+ * @param {{base: string, kind: string, protocol: "plain" | "ndjson", deflate?: boolean,
+ *   clients: ClientSpec[], concurrency: number}} msg
+ */
 async function connect(msg) {
   kind = msg.kind;
   const open = kind === "sio" ? openSocketIo : openRelay;
@@ -158,7 +220,7 @@ async function connect(msg) {
     while (next < msg.clients.length) {
       const spec = /** @type {ClientSpec} */ (msg.clients[next++]);
       try {
-        clients.push(await open(msg.base, spec));
+        clients.push(await open(msg.base, spec, msg.protocol, msg.deflate !== false));
       } catch (error) {
         failed++;
         if (errors.length < 5) errors.push(String(error));
@@ -167,7 +229,11 @@ async function connect(msg) {
   };
   await Promise.all(Array.from({ length: Math.max(1, msg.concurrency) }, worker));
   const welcomed = clients.map((c) => c.welcomedAt ?? 0);
+  /** @type {Record<string, number>} */
+  const extensions = {};
+  for (const c of clients) extensions[c.extension] = (extensions[c.extension] ?? 0) + 1;
   return {
+    extensions,
     connected: clients.length,
     failed,
     errors,
@@ -179,7 +245,10 @@ async function connect(msg) {
 
 /**
  * Sends `rate` messages/s (this process's share) for `durationMs` from
- * `startAt`, round-robin over the live clients.
+ * `startAt`, round-robin over the live clients. On ndjson sockets each
+ * sender's messages of one timer tick leave as one frame (up to its
+ * maxBatchFrames lines and maxMessageBytes bytes), as the client library
+ * packs a tick's sends.
  * @param {{id: number, startAt: number, durationMs: number, rate: number, payloadBytes: number}} msg
  */
 async function runStep(msg) {
@@ -190,6 +259,8 @@ async function runStep(msg) {
     received: 0,
     inWindow: 0,
     bytes: 0,
+    frames: 0,
+    lines: 0,
   };
   const senders = clients.filter((c) => !c.closed);
   // Pad so the client frame is about payloadBytes on the wire.
@@ -197,9 +268,21 @@ async function runStep(msg) {
   const pad = "x".repeat(Math.max(0, msg.payloadBytes - sample.length));
   while (now() < msg.startAt) await new Promise((r) => setTimeout(r, 1));
   let sent = 0;
+  let sentFrames = 0;
   let expected = 0;
   let turn = 0;
   const seqs = new Map();
+  /** @type {Map<Client, string[]>} */
+  const batches = new Map();
+  const flush = () => {
+    for (const [client, lines] of batches) {
+      for (const frame of pack(lines, client.maxBatch, client.maxBytes)) {
+        client.send(frame);
+        sentFrames++;
+      }
+    }
+    batches.clear();
+  };
   await new Promise((resolve) => {
     const tick = () => {
       const t = now();
@@ -210,11 +293,21 @@ async function runStep(msg) {
         const n = (seqs.get(client) ?? 0) + 1;
         seqs.set(client, n);
         const stamp = now();
-        if (kind === "sio") client.send({ bench: [stamp, msg.id, turn, n], p: pad });
-        else client.send(relayFrame(stamp, msg.id, turn, n, pad));
+        if (kind === "sio") {
+          client.send({ bench: [stamp, msg.id, turn, n], p: pad });
+          sentFrames++;
+        } else if (client.ndjson) {
+          const lines = batches.get(client) ?? [];
+          lines.push(relayFrame(stamp, msg.id, turn, n, pad));
+          batches.set(client, lines);
+        } else {
+          client.send(relayFrame(stamp, msg.id, turn, n, pad));
+          sentFrames++;
+        }
         sent++;
         expected += client.spec.roomSize - 1;
       }
+      flush();
       if (t >= msg.startAt + msg.durationMs) {
         clearInterval(timer);
         resolve(undefined);
@@ -222,7 +315,30 @@ async function runStep(msg) {
     };
     const timer = setInterval(tick, 2);
   });
-  return { sent, expected, frameBytes: sample.length + pad.length };
+  return { sent, sentFrames, expected, frameBytes: sample.length + pad.length };
+}
+
+/**
+ * Joins lines into frames of at most `maxLines` lines and `maxBytes` bytes
+ * (a single longer line goes alone). Bench lines are ASCII: length = bytes.
+ * @param {string[]} lines @param {number} maxLines @param {number} maxBytes
+ */
+function pack(lines, maxLines, maxBytes) {
+  const frames = [];
+  let batch = [];
+  let bytes = 0;
+  for (const line of lines) {
+    const grown = bytes + (batch.length ? 1 : 0) + line.length;
+    if (batch.length && (batch.length >= maxLines || grown > maxBytes)) {
+      frames.push(batch.join("\n"));
+      batch = [];
+      bytes = 0;
+    }
+    bytes += (batch.length ? 1 : 0) + line.length;
+    batch.push(line);
+  }
+  if (batch.length) frames.push(batch.join("\n"));
+  return frames;
 }
 
 /** @param {number} t @param {number} stepId @param {number} sender @param {number} n @param {string} pad */
@@ -262,6 +378,8 @@ process.on("message", async (/** @type {any} */ msg) => {
         inWindow: step?.inWindow ?? 0,
         bytes: step?.bytes ?? 0,
         hist: step?.hist.toJSON(),
+        frames: step?.frames ?? 0,
+        lines: step?.lines ?? 0,
         errorFrames,
         unexpectedCloses,
       };

@@ -1,10 +1,19 @@
 /**
- * Runs the bundled Worker on workerd through Miniflare's API, listening on
- * 127.0.0.1:<port> with no dev proxy in front. Bindings (the ROOMS Durable
- * Object with SQLite storage, and the [vars]) come from wrangler.toml via
- * wrangler's own config reader, with the bench's limits on top.
+ * Runs a Worker on workerd through Miniflare's API on 127.0.0.1:<port>.
  *
- *   node bench/lib/miniflare-host.mjs --port 8788 --entry /tmp/bundle/index.js [--inspector-port N]
+ *   node bench/lib/miniflare-host.mjs --port 8788 --entry /tmp/bundle/index.js
+ *     [--direct] [--worker relay|floor] [--compat-flag F]... [--inspector-port N]
+ *
+ * --direct serves the port from a direct socket (`unsafeDirectSockets`): our
+ * own Worker answers the upgrade, as in production, with no Miniflare entry
+ * worker in front (that entry worker negotiates permessage-deflate by itself
+ * and proxies every frame). Without it, the port is Miniflare's entry socket.
+ *
+ * --worker relay (default): the bundled relay, its ROOMS Durable Object on
+ * SQLite and the [vars] of wrangler.toml (read by wrangler's own config
+ * reader), with the bench's limits on top. --worker floor: bench/floor's
+ * forward-only Durable Object, with the same compatibility date and flags.
+ * Prints `READY <url>` once serving.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,40 +27,49 @@ const { values } = parseArgs({
   options: {
     port: { type: "string" },
     entry: { type: "string" },
+    direct: { type: "boolean", default: false },
+    worker: { type: "string", default: "relay" },
+    "compat-flag": { type: "string", multiple: true, default: [] },
     "inspector-port": { type: "string" },
   },
 });
 if (!values.port || !values.entry) throw new Error("--port and --entry are required");
+const port = Number(values.port);
 
 const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
 const state = mkdtempSync(join(tmpdir(), "bench-mf-state-"));
+const floor = values.worker === "floor";
+
+// Only what the relay needs from wrangler.toml; the static assets router (the
+// demo page) is left out: the bench only talks to the Worker.
+const worker = {
+  name: "edge-relay",
+  compatibilityDate: workerOptions.compatibilityDate,
+  compatibilityFlags: [...(workerOptions.compatibilityFlags ?? []), ...values["compat-flag"]],
+  modules: true,
+  scriptPath: values.entry,
+  modulesRoot: dirname(values.entry),
+  durableObjects: floor
+    ? { ROOMS: { className: "Floor", useSQLite: true } }
+    : workerOptions.durableObjects,
+  bindings: floor ? {} : { ...workerOptions.bindings, ...BENCH_VARS },
+  ...(values.direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port }] } : {}),
+};
 
 // Miniflare 5 takes a new option shape; wrangler still hands out v4-style worker
 // options, and Miniflare converts them.
 const mf = new Miniflare(
   convertV4MiniflareOptions({
-    workers: [
-      {
-        // Only what the relay needs from wrangler.toml; the static assets router
-        // (the demo page) is left out: the bench only talks to the Worker.
-        compatibilityDate: workerOptions.compatibilityDate,
-        compatibilityFlags: workerOptions.compatibilityFlags,
-        durableObjects: workerOptions.durableObjects,
-        name: "edge-relay",
-        modules: true,
-        scriptPath: values.entry,
-        modulesRoot: dirname(values.entry),
-        bindings: { ...workerOptions.bindings, ...BENCH_VARS },
-      },
-    ],
+    workers: [worker],
     host: "127.0.0.1",
-    port: Number(values.port),
+    // With a direct socket the entry socket still exists, on any free port.
+    port: values.direct ? 0 : port,
     resourcePersistencePath: state,
     ...(values["inspector-port"] ? { inspectorPort: Number(values["inspector-port"]) } : {}),
   }),
 );
 
-const url = await mf.ready;
+const url = values.direct ? await mf.unsafeGetDirectURL("edge-relay") : await mf.ready;
 console.log(`READY ${url}`);
 
 let stopping = false;

@@ -94,20 +94,29 @@ export function workerdUnder(root) {
     .map((pid) => ({ pid, cmd: cmdline(pid) }));
 }
 
-/** @returns {Promise<number>} a TCP port that was free on 127.0.0.1 a moment ago */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address
-          ? resolve(address.port)
-          : reject(new Error("no port")),
-      );
+/** Ports handed out by this process: the kernel may offer a just-closed port again. */
+const handedOut = new Set();
+
+/** @returns {Promise<number>} a TCP port that was free on 127.0.0.1 a moment ago, never the same twice */
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const server = createServer();
+      server.on("error", reject);
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address();
+        server.close(() =>
+          typeof address === "object" && address
+            ? resolve(address.port)
+            : reject(new Error("no port")),
+        );
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /** @param {number} ms */

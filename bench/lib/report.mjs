@@ -13,6 +13,7 @@ const ms = (/** @type {number | null | undefined} */ n) =>
  * @param {any[]} results
  */
 export function commonLoad(results) {
+  results = results.filter((r) => r.fanout);
   const sets = results.map(
     (r) => new Set(r.fanout.points.filter((p) => p.sustained).map((p) => p.offered)),
   );
@@ -21,29 +22,41 @@ export function commonLoad(results) {
   return common.length ? Math.max(...common) : (all[0] ?? 0);
 }
 
+/** What each server agreed to when clients offered permessage-deflate. @param {any} r */
+function extensionsOf(r) {
+  const names = Object.keys(r.extensions ?? {}).map((e) => e.split(";")[0]);
+  const text = [...new Set(names)].join(", ") || "–";
+  return r.key === "wrangler-dev" && text !== "none" ? `${text} (by the dev harness)` : text;
+}
+
 /** @param {any} meta @param {any[]} results */
 export function markdown(meta, results) {
   const base = results.find((r) => r.key === "ws");
   const common = commonLoad(results);
   const at = (/** @type {any} */ r) =>
-    r.fanout.points.find((/** @type {any} */ p) => p.offered === common);
+    r.fanout?.points.find((/** @type {any} */ p) => p.offered === common);
   /**
    * @param {string} label
    * @param {(r: any) => number | null | undefined} get
    * @param {(n: number) => string} fmt
+   * @param {boolean} [ratio] whether a ratio to the baseline means anything here
    */
-  const row = (label, get, fmt) => {
+  const row = (label, get, fmt, ratio = true) => {
     const cells = results.map((r) => {
-      const v = get(r);
+      const v = r.unavailable ? undefined : get(r);
       if (v == null || Number.isNaN(v)) return "–";
       const b = base ? get(base) : undefined;
-      const ratio = b && r !== base ? ` (${(v / b).toFixed(2)}×)` : r === base ? " (1×)" : "";
-      return `${fmt(v)}${ratio}`;
+      if (!ratio) return fmt(v);
+      const ratioText = b && r !== base ? ` (${(v / b).toFixed(2)}×)` : r === base ? " (1×)" : "";
+      return `${fmt(v)}${ratioText}`;
     });
     return `| ${label} | ${cells.join(" | ")} |`;
   };
-  const fan = results[0]?.fanout.clients ?? 0;
-  const storm = results[0]?.storm.clients ?? 0;
+  /** @param {string} label @param {(r: any) => string} get */
+  const textRow = (label, get) =>
+    `| ${label} | ${results.map((r) => (r.unavailable ? "–" : get(r))).join(" | ")} |`;
+  const fan = meta.params.fanout.clients;
+  const storm = meta.params.storm.clients;
   const rooms = meta.params.rooms;
   const lines = [
     `# edge-relay benchmark (${meta.mode})`,
@@ -54,15 +67,22 @@ export function markdown(meta, results) {
     "",
     `| metric | ${results.map((r) => r.label).join(" | ")} |`,
     `|---|${results.map(() => "---:").join("|")}|`,
+    textRow("compression agreed with clients that offer permessage-deflate", extensionsOf),
     row(
       `fan-out, 1 room × ${fan}: highest sustained deliveries/s`,
-      (r) => r.fanout.bestSustainedDeliveriesPerSec,
+      (r) => r.fanout?.bestSustainedDeliveriesPerSec,
       int,
     ),
     row(
       `fan-out: peak deliveries/s in any step (sustained or not)`,
-      (r) => r.fanout.peakDeliveriesPerSec,
+      (r) => r.fanout?.peakDeliveriesPerSec,
       int,
+    ),
+    row(
+      "fan-out: messages per WebSocket frame sent by the server, at the highest sustained step",
+      (r) => r.fanout?.bestSustainedMessagesPerFrameOut,
+      (n) => n.toFixed(2),
+      false,
     ),
     row(`fan-out p50 ms at ${common} msg/s offered`, (r) => at(r)?.p50, ms),
     row(`fan-out p95 ms at ${common} msg/s offered`, (r) => at(r)?.p95, ms),
@@ -79,22 +99,27 @@ export function markdown(meta, results) {
     ),
     row(
       `join storm ${storm}: seconds until all welcomed`,
-      (r) => r.storm.secondsToAllWelcomed,
+      (r) => r.storm?.secondsToAllWelcomed,
       (n) => n.toFixed(2),
     ),
     row(
       `join storm: server RSS per connection, KiB`,
-      (r) => r.storm.rssPerConnection / 1024,
+      (r) => r.storm && r.storm.rssPerConnection / 1024,
+      (n) => n.toFixed(1),
+    ),
+    row(
+      `join storm: RSS per connection of every serving process (dev proxy included), KiB`,
+      (r) => r.storm && r.storm.rssAllPerConnection / 1024,
       (n) => n.toFixed(1),
     ),
     row(
       `join storm: server RSS with ${storm} connected, MiB`,
-      (r) => r.storm.rssAfter / 2 ** 20,
+      (r) => r.storm && r.storm.rssAfter / 2 ** 20,
       (n) => n.toFixed(1),
     ),
     row(
-      `many rooms, ${rooms.rooms} × ${rooms.size}: highest sustained deliveries/s`,
-      (r) => r.rooms.bestSustainedDeliveriesPerSec,
+      `many rooms, ${rooms.rooms} × ${rooms.size}: highest sustained deliveries/s (workerd: every room on one thread here)`,
+      (r) => r.rooms?.bestSustainedDeliveriesPerSec,
       int,
     ),
   ];
@@ -102,12 +127,12 @@ export function markdown(meta, results) {
     lines.push(
       row(
         `payload ${size.label}, 1 room × ${meta.params.payload.clients}: deliveries/s`,
-        (r) => r.payload[size.label].bestSustainedDeliveriesPerSec,
+        (r) => r.payload?.[size.label].bestSustainedDeliveriesPerSec,
         int,
       ),
       row(
         `payload ${size.label}: MB/s delivered`,
-        (r) => r.payload[size.label].bestSustainedMBPerSec,
+        (r) => r.payload?.[size.label].bestSustainedMBPerSec,
         (n) => n.toFixed(1),
       ),
     );
@@ -121,22 +146,49 @@ export function markdown(meta, results) {
     "",
     "Server processes measured: the ws and Socket.IO baselines are one Node process each;",
     "edge-relay's RSS is the workerd process that runs the Worker (under `wrangler dev` the",
-    "dev proxy is a second workerd process; its CPU is counted in the CPU row, not in RSS).",
+    'dev proxy is a second workerd process: in the CPU rows, and in the "every serving process" RSS row).',
     "",
-    "Fan-out ramp (offered msg/s → deliveries/s, p50/p99 ms):",
+    "Clients offer permessage-deflate as browsers do, and each server decides. On a direct socket our",
+    "Worker answers the upgrade itself, as in production; under `wrangler dev` the harness in front of",
+    "the Worker negotiates compression by itself, so that column is what local development sees.",
+    '"ndjson clients" offer the `edge-relay.ndjson` subprotocol (docs/protocol.md) and pack each',
+    "sender's messages of one timer tick into one frame; the ws baseline sends one JSON object per frame.",
+    "",
+    "Many rooms: workerd runs every Durable Object of a process on one thread, so here all rooms share",
+    "one core; in production rooms spread over many machines. The runtime floor is bench/floor: a",
+    "Durable Object whose `webSocketMessage` only forwards the raw text to the room's other sockets",
+    "(no parse, no storage), on a direct socket like ours: what workerd itself costs per frame here.",
+    "",
+    "Fan-out ramp (offered msg/s → deliveries/s, p50/p99 ms, messages per frame the server sent,",
+    "and the clients sent where more than one; ",
+    "✗ not sustained, ° a bisection step between the last sustained and the first failed grid step):",
     "",
   );
   for (const r of results) {
-    const steps = r.fanout.points
-      .map(
-        (/** @type {any} */ p) =>
-          `${p.offered}→${int(p.deliveriesPerSec)} (${ms(p.p50)}/${ms(p.p99)})${p.sustained ? "" : "✗"}`,
-      )
-      .join(", ");
-    lines.push(`- ${r.label}: ${steps}`);
+    if (r.unavailable) {
+      lines.push(`- ${r.label}: not measured (${r.unavailable})`);
+      continue;
+    }
+    if (!r.fanout) continue;
+    lines.push(`- ${r.label}: ${ramp(r.fanout.points)}`);
   }
+  lines.push("", "Many-rooms ramp:", "");
+  for (const r of results) if (r.rooms) lines.push(`- ${r.label}: ${ramp(r.rooms.points)}`);
   lines.push("");
   return lines.join("\n");
+}
+
+/** @param {any[]} points */
+function ramp(points) {
+  return points
+    .map(
+      (p) =>
+        `${p.offered}${p.bisect ? "°" : ""}→${int(p.deliveriesPerSec)} (${ms(p.p50)}/${ms(p.p99)}` +
+        `${p.messagesPerFrameOut ? `, ${p.messagesPerFrameOut.toFixed(2)}/frame` : ""}` +
+        `${p.messagesPerFrameIn > 1.005 ? `, in ${p.messagesPerFrameIn.toFixed(2)}/frame` : ""})` +
+        `${p.sustained ? "" : "✗"}`,
+    )
+    .join(", ");
 }
 
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
@@ -147,6 +199,7 @@ const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"
  * @param {any[]} results @param {number} limitMs
  */
 export function latencySvg(results, limitMs) {
+  results = results.filter((r) => r.fanout);
   const W = 860;
   const H = 520;
   const L = 70;

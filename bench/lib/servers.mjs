@@ -1,7 +1,9 @@
 /**
  * Starts each server under test on 127.0.0.1 and says which process to
  * measure. Every server speaks the same protocol (docs/protocol.md) except
- * Socket.IO, which carries the same frames as Socket.IO events.
+ * Socket.IO, which carries the same frames as Socket.IO events. The e2e
+ * tests start `wrangler dev` through this module too (test/e2e/wrangler.ts,
+ * typed by servers.d.mts), so there is one launcher.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -22,12 +24,15 @@ export const BENCH_VARS = {
 
 /**
  * @typedef {object} Server
- * @property {string} key short id: wrangler-dev, miniflare, ws, socketio
+ * @property {string} key short id, as in `--servers`
  * @property {string} label human name for tables
  * @property {"relay" | "sio"} kind which client speaks to it
+ * @property {"plain" | "ndjson"} protocol plain: one JSON frame per WebSocket frame;
+ *   ndjson: the clients offer the `edge-relay.ndjson` subprotocol (docs/protocol.md)
  * @property {string} base http://127.0.0.1:port
  * @property {() => number} measuredPid the process whose RSS is "the server"
  * @property {() => {name: string, pid: number}[]} cpuPids every process that serves, for CPU accounting
+ * @property {() => {name: string, pid: number}[]} memoryPids the processes that hold the sockets
  * @property {() => string} output what the server printed
  * @property {() => Promise<void>} stop
  */
@@ -93,44 +98,32 @@ async function healthy(base) {
 }
 
 /**
- * `wrangler dev` on a frozen copy of the Worker: the bundle `wrangler deploy`
- * would upload, next to a copy of wrangler.toml whose `main` points at it, run
- * with --no-bundle. wrangler dev reloads (and drops every socket) when a
- * watched source file changes; freezing the code keeps edits made to src/
- * during a long run from restarting the server under test.
- * @param {string[]} extra extra wrangler dev arguments (e.g. --inspector-port)
+ * `wrangler dev` on 127.0.0.1, fresh `--persist-to` state, on a free port.
+ * With `freeze` (the bench's default) it runs a frozen copy of the Worker: the
+ * bundle `wrangler deploy` would upload, next to a copy of wrangler.toml whose
+ * `main` points at it, with --no-bundle; wrangler dev reloads (and drops every
+ * socket) when a watched source file changes, so freezing keeps edits made to
+ * src/ during a long run from restarting the server under test. Without it
+ * (the e2e tests) it runs the project's own wrangler.toml and sources.
+ * @param {{vars?: Record<string, string>, freeze?: boolean, extra?: string[]}} [options]
+ *   vars: `--var`s (default: the bench's lifted limits); extra: more wrangler dev arguments
  * @returns {Promise<Server>}
  */
-export async function startWranglerDev(extra = []) {
-  const bundle = await buildBundle();
-  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
-    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(basename(bundle.entry))}`)
-    .replace(
-      /^(directory\s*=\s*)"([^"]*)"/m,
-      (_all, key, dir) => `${key}${JSON.stringify(resolve(ROOT, dir))}`,
-    );
-  const config = join(bundle.outdir, "wrangler.toml");
-  writeFileSync(config, toml);
+export async function startWranglerDev({ vars = BENCH_VARS, freeze = true, extra = [] } = {}) {
+  const bundle = freeze ? await buildBundle() : undefined;
   const port = await freePort();
-  const state = mkdtempSync(join(tmpdir(), "bench-state-"));
-  const args = [
-    "dev",
-    "--config",
-    config,
-    "--no-bundle",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--persist-to",
-    state,
-    ...extra,
-  ];
-  for (const [name, value] of Object.entries(BENCH_VARS)) args.push("--var", `${name}:${value}`);
+  const state = mkdtempSync(join(tmpdir(), "relay-state-"));
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state];
+  if (bundle) args.push("--config", frozenConfig(bundle), "--no-bundle");
+  args.push(...extra);
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const base = `http://127.0.0.1:${port}`;
   const proc = await launch(join(BIN, "wrangler"), args, {
     what: "wrangler dev",
     ready: () => healthy(base),
+  }).catch((error) => {
+    cleanUp(state, bundle);
+    throw error;
   });
   const root = /** @type {number} */ (proc.child.pid);
   // wrangler dev runs two workerd processes: the dev proxy listening on our
@@ -145,6 +138,7 @@ export async function startWranglerDev(extra = []) {
     key: "wrangler-dev",
     label: "edge-relay (wrangler dev)",
     kind: "relay",
+    protocol: "plain",
     base,
     measuredPid: () => processes().worker?.pid ?? root,
     cpuPids: () => {
@@ -156,13 +150,41 @@ export async function startWranglerDev(extra = []) {
       list.push({ name: "wrangler (node)", pid: root });
       return list;
     },
+    memoryPids: () => {
+      const { proxy, worker } = processes();
+      return [
+        ...(worker ? [{ name: "workerd (Worker)", pid: worker.pid }] : []),
+        ...(proxy ? [{ name: "workerd (dev proxy)", pid: proxy.pid }] : []),
+      ];
+    },
     output: proc.output,
     stop: async () => {
       await proc.stop();
-      rmSync(state, { recursive: true, force: true });
-      rmSync(bundle.outdir, { recursive: true, force: true });
+      cleanUp(state, bundle);
     },
   };
+}
+
+/**
+ * Writes a copy of wrangler.toml beside the bundle, its `main` pointing at the
+ * bundle and its assets directory made absolute. @param {{entry: string, outdir: string}} bundle
+ */
+function frozenConfig(bundle) {
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
+    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(basename(bundle.entry))}`)
+    .replace(
+      /^(directory\s*=\s*)"([^"]*)"/m,
+      (_all, key, dir) => `${key}${JSON.stringify(resolve(ROOT, dir))}`,
+    );
+  const config = join(bundle.outdir, "wrangler.toml");
+  writeFileSync(config, toml);
+  return config;
+}
+
+/** @param {string} state @param {{outdir: string} | undefined} bundle */
+function cleanUp(state, bundle) {
+  rmSync(state, { recursive: true, force: true });
+  if (bundle) rmSync(bundle.outdir, { recursive: true, force: true });
 }
 
 /** Bundles the Worker exactly as `wrangler deploy` would, into a temp dir. */
@@ -191,27 +213,32 @@ export async function buildBundle() {
 }
 
 /**
- * The same bundle on workerd through Miniflare's API, with no dev proxy: the
- * client connects straight to workerd's socket. Miniflare runs in a child
- * process (bench/lib/miniflare-host.mjs) so the bench's own process stays idle.
- * @param {{entry: string, outdir: string}} bundle @param {string[]} extra
+ * A Worker on workerd through Miniflare's API (bench/lib/miniflare-host.mjs,
+ * in a child process so the bench's own process stays idle). `direct` serves
+ * it from a direct socket, as production does (our Worker answers the
+ * upgrade); otherwise through Miniflare's entry worker. `worker: "floor"` runs
+ * bench/floor instead of the relay bundle.
+ * @param {{key: string, label: string, entry: string, direct?: boolean, worker?: "relay" | "floor",
+ *   protocol?: "plain" | "ndjson", hostArgs?: string[]}} o
  * @returns {Promise<Server>}
  */
-export async function startMiniflare(bundle, extra = []) {
+export async function startWorkerd(o) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const host = join(ROOT, "bench/lib/miniflare-host.mjs");
-  const proc = await launch(
-    process.execPath,
-    [host, "--port", String(port), "--entry", bundle.entry, ...extra],
-    { what: "miniflare", ready: (log) => log.includes("READY") && healthy(base) },
-  );
+  const args = [join(ROOT, "bench/lib/miniflare-host.mjs"), "--port", String(port)];
+  args.push("--entry", o.entry, "--worker", o.worker ?? "relay", ...(o.hostArgs ?? []));
+  if (o.direct) args.push("--direct");
+  const proc = await launch(process.execPath, args, {
+    what: "miniflare",
+    ready: (log) => log.includes("READY") && healthy(base),
+  });
   const root = /** @type {number} */ (proc.child.pid);
   const worker = () => workerdUnder(root)[0];
   return {
-    key: "miniflare",
-    label: "edge-relay (workerd via Miniflare)",
+    key: o.key,
+    label: o.label,
     kind: "relay",
+    protocol: o.protocol ?? "plain",
     base,
     measuredPid: () => worker()?.pid ?? root,
     cpuPids: () => {
@@ -220,10 +247,17 @@ export async function startMiniflare(bundle, extra = []) {
       if (w) list.unshift({ name: "workerd (Worker)", pid: w.pid });
       return list;
     },
+    memoryPids: () => {
+      const w = worker();
+      return w ? [{ name: "workerd (Worker)", pid: w.pid }] : [];
+    },
     output: proc.output,
     stop: proc.stop,
   };
 }
+
+/** The forward-only Durable Object of bench/floor, the runtime's floor. */
+export const FLOOR_ENTRY = join(ROOT, "bench/floor/worker.mjs");
 
 /**
  * A Node baseline from bench/baselines/, run as its own process.
@@ -243,9 +277,11 @@ export async function startBaseline(which) {
     key: which,
     label: which === "ws" ? "ws baseline (Node)" : "Socket.IO 4 (Node)",
     kind: which === "ws" ? "relay" : "sio",
+    protocol: "plain",
     base,
     measuredPid: () => pid,
     cpuPids: () => [{ name: "node", pid }],
+    memoryPids: () => [{ name: "node", pid }],
     output: proc.output,
     stop: proc.stop,
   };
