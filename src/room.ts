@@ -203,7 +203,7 @@ export class Room<E extends object = Env> extends DurableObject<E> {
     const replay = new Replay(since, session.peer.id, session.outlet);
     session.replay = replay;
     this.catchUp(session, replay).catch((error: unknown) => {
-      log("replay_error", { room: this.name, session: session.peer.id, error: String(error) });
+      log("replay_error", { room: this.roomName, session: session.peer.id, error: String(error) });
       this.drop(session, 1011, "could not resume");
     });
   }
@@ -268,7 +268,7 @@ export class Room<E extends object = Env> extends DurableObject<E> {
     }
     const repeated = frame.id === undefined ? undefined : this.repeat(sender.scope, frame.id);
     if (repeated) return this.answer(sender, frame.id, repeated);
-    const verdict = judge(() => this.onMessage(sender.peer, frame), this.name);
+    const verdict = judge(() => this.onMessage(sender.peer, frame), this.roomName);
     if (verdict instanceof Promise) return verdict.then((v) => this.conclude(sender, frame, v));
     this.conclude(sender, frame, verdict);
   }
@@ -349,7 +349,7 @@ export class Room<E extends object = Env> extends DurableObject<E> {
   }
 
   private reject(session: Session, error: ProtocolError): void {
-    log("protocol_error", { room: this.name, session: session.peer.id, code: error.code });
+    log("protocol_error", { room: this.roomName, session: session.peer.id, code: error.code });
     this.deliver(session, errorFrame(error));
   }
 
@@ -435,9 +435,9 @@ export class Room<E extends object = Env> extends DurableObject<E> {
     this.sessions.delete(peer.id);
     this.bySocket.delete(ws);
     this.sendToAll(encode({ type: "leave", peer }));
-    notify(() => this.onLeave(peer), this.name, "onLeave");
+    notify(() => this.onLeave(peer), this.roomName, "onLeave");
     log("close", {
-      room: this.name,
+      room: this.roomName,
       session: peer.id,
       code,
       error,
@@ -447,7 +447,8 @@ export class Room<E extends object = Env> extends DurableObject<E> {
 
   // ---- plumbing ------------------------------------------------------------
 
-  private get name(): string {
+  /** The room's name, for hooks that make rules per room. */
+  protected get roomName(): string {
     return this.ctx.id.name ?? "";
   }
 

@@ -22,4 +22,6 @@ export declare function startWranglerDev(options?: {
   vars?: Record<string, string>;
   freeze?: boolean;
   extra?: string[];
+  health?: string;
+  state?: string;
 }): Promise<Server>;

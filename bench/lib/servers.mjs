@@ -87,10 +87,10 @@ async function launch(command, args, options) {
   throw new Error(`${options.what} did not become ready:\n${log}`);
 }
 
-/** @param {string} base */
-async function healthy(base) {
+/** @param {string} url */
+async function healthy(url) {
   try {
-    const response = await fetch(`${base}/health`);
+    const response = await fetch(url);
     return response.ok;
   } catch {
     return false;
@@ -105,14 +105,22 @@ async function healthy(base) {
  * socket) when a watched source file changes, so freezing keeps edits made to
  * src/ during a long run from restarting the server under test. Without it
  * (the e2e tests) it runs the project's own wrangler.toml and sources.
- * @param {{vars?: Record<string, string>, freeze?: boolean, extra?: string[]}} [options]
+ * `health` is the path that answers once it is up; `state` reuses a state
+ * directory (the caller owns it, and `stop` leaves it).
+ * @param {{vars?: Record<string, string>, freeze?: boolean, extra?: string[], health?: string, state?: string}} [options]
  *   vars: `--var`s (default: the bench's lifted limits); extra: more wrangler dev arguments
  * @returns {Promise<Server>}
  */
-export async function startWranglerDev({ vars = BENCH_VARS, freeze = true, extra = [] } = {}) {
+export async function startWranglerDev({
+  vars = BENCH_VARS,
+  freeze = true,
+  extra = [],
+  health = "/health",
+  state: kept = undefined,
+} = {}) {
   const bundle = freeze ? await buildBundle() : undefined;
   const port = await freePort();
-  const state = mkdtempSync(join(tmpdir(), "relay-state-"));
+  const state = kept ?? mkdtempSync(join(tmpdir(), "relay-state-"));
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state];
   if (bundle) args.push("--config", frozenConfig(bundle), "--no-bundle");
   args.push(...extra);
@@ -120,9 +128,9 @@ export async function startWranglerDev({ vars = BENCH_VARS, freeze = true, extra
   const base = `http://127.0.0.1:${port}`;
   const proc = await launch(join(BIN, "wrangler"), args, {
     what: "wrangler dev",
-    ready: () => healthy(base),
+    ready: () => healthy(`${base}${health}`),
   }).catch((error) => {
-    cleanUp(state, bundle);
+    cleanUp(kept ? undefined : state, bundle);
     throw error;
   });
   const root = /** @type {number} */ (proc.child.pid);
@@ -160,7 +168,7 @@ export async function startWranglerDev({ vars = BENCH_VARS, freeze = true, extra
     output: proc.output,
     stop: async () => {
       await proc.stop();
-      cleanUp(state, bundle);
+      cleanUp(kept ? undefined : state, bundle);
     },
   };
 }
@@ -183,7 +191,7 @@ function frozenConfig(bundle) {
 
 /** @param {string} state @param {{outdir: string} | undefined} bundle */
 function cleanUp(state, bundle) {
-  rmSync(state, { recursive: true, force: true });
+  if (state) rmSync(state, { recursive: true, force: true });
   if (bundle) rmSync(bundle.outdir, { recursive: true, force: true });
 }
 
@@ -230,7 +238,7 @@ export async function startWorkerd(o) {
   if (o.direct) args.push("--direct");
   const proc = await launch(process.execPath, args, {
     what: "miniflare",
-    ready: (log) => log.includes("READY") && healthy(base),
+    ready: (log) => log.includes("READY") && healthy(`${base}/health`),
   });
   const root = /** @type {number} */ (proc.child.pid);
   const worker = () => workerdUnder(root)[0];
@@ -270,7 +278,7 @@ export async function startBaseline(which) {
   const proc = await launch(process.execPath, [join(ROOT, "bench/baselines", file)], {
     what: file,
     env: { PORT: String(port), HOST: "127.0.0.1" },
-    ready: () => healthy(base),
+    ready: () => healthy(`${base}/health`),
   });
   const pid = /** @type {number} */ (proc.child.pid);
   return {

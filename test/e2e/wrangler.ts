@@ -12,9 +12,19 @@ export type DevServer = {
   stop: () => Promise<void>;
 };
 
-/** `wrangler dev` on the project's own sources, with these `--var`s on top of wrangler.toml. */
-export async function startWranglerDev(vars: Record<string, string> = {}): Promise<DevServer> {
-  const server = await start({ vars, freeze: false });
+/**
+ * `wrangler dev` on the project's own sources, with these `--var`s on top of
+ * wrangler.toml. `config` runs another Worker (an example), whose health
+ * route is `health`; `state` reuses a state directory, to restart with the
+ * same storage (the caller owns it).
+ */
+export async function startWranglerDev(
+  vars: Record<string, string> = {},
+  options: { config?: string; health?: string; state?: string } = {},
+): Promise<DevServer> {
+  const { config, health, state } = options;
+  const extra = config ? ["--config", config] : [];
+  const server = await start({ vars, freeze: false, extra, health, state });
   return {
     url: server.base,
     ws: server.base.replace(/^http/, "ws"),
