@@ -29,6 +29,10 @@ export default defineConfig({
         HISTORY_TTL_SECONDS: "1",
       }),
       {
+        // The React hooks in a DOM, driven by a fake client.
+        test: { name: "react", include: ["test/react/**/*.test.tsx"], environment: "jsdom" },
+      },
+      {
         // Runs in Node against the real bundle under `wrangler dev`.
         test: {
           name: "e2e",
