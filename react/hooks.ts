@@ -27,7 +27,7 @@ function useSlice<T>(slice: Slice<T>): T {
  * ```tsx
  * function WhoIsHere() {
  *   const peers = usePeers();
- *   return <ul>{peers.map((p) => <li key={p.id}>{p.name}{p.state?.typing ? " is typing…" : ""}</li>)}</ul>;
+ *   return <ul>{peers.map((p) => <li key={p.id}>{p.name}{p.state === "typing" ? " is typing…" : ""}</li>)}</ul>;
  * }
  * ```
  */
@@ -77,7 +77,7 @@ export function useStatus(): Status {
  * ```tsx
  * function Composer() {
  *   const [, setPresence] = usePresence();
- *   return <input onFocus={() => setPresence({ typing: true })} onBlur={() => setPresence({ typing: false })} />;
+ *   return <input onFocus={() => setPresence("typing")} onBlur={() => setPresence(null)} />;
  * }
  * ```
  */
