@@ -70,8 +70,9 @@ export function useStatus(): Status {
 /**
  * Your own presence state and its setter, like `useState`. Setting it updates
  * here at once and sends it to the room; the promise settles with the relay's
- * ack (rejecting with a `RelayError`, e.g. `too_large` or `rate_limited`). After
- * a reconnect the state is sent again, since a new session starts without one.
+ * ack (rejecting with a `RelayError`, e.g. `too_large` or `rate_limited`), or at
+ * once before the provider has connected, when the state goes out on connect.
+ * After a reconnect the state is sent again, since a new session starts without one.
  *
  * @example
  * ```tsx
