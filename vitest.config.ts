@@ -36,6 +36,10 @@ export default defineConfig({
       // A per-address cap small enough to reach.
       workerd("workerd-limits", ["test/limits/*.test.ts"], { MAX_CONNECTIONS_PER_IP: "3" }),
       {
+        // The React hooks in a DOM, driven by a fake client.
+        test: { name: "react", include: ["test/react/**/*.test.tsx"], environment: "jsdom" },
+      },
+      {
         // Runs in Node against the real bundle under `wrangler dev`.
         test: {
           name: "e2e",

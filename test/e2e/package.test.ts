@@ -1,5 +1,5 @@
 /**
- * The client library as a user gets it: by its package name, right after
+ * The client library (and its React hooks) as a user gets it: by its package name, right after
  * `npm install` (whose `prepare` script builds it), with the import line the
  * README shows, in plain Node and in TypeScript.
  */
@@ -37,4 +37,30 @@ it("types edge-relay/client for a TypeScript user", { timeout: 60_000 }, async (
   const tsc = ["--noEmit", "--strict", "--skipLibCheck", "--module", "nodenext"];
   const { stdout } = await run("node_modules/.bin/tsc", [...tsc, "--lib", "es2022,dom", file]);
   expect(stdout).toBe("");
+});
+
+it("imports and types edge-relay/react in Node and TypeScript", {
+  timeout: 60_000,
+}, async () => {
+  const script =
+    'import { RelayProvider } from "edge-relay/react";\nconsole.log(typeof RelayProvider);';
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script]);
+  expect(stdout.trim()).toBe("function");
+  mkdirSync("test-results", { recursive: true });
+  const file = "test-results/uses-react.ts";
+  writeFileSync(
+    file,
+    'import { createElement } from "react";\n' +
+      'import { RelayProvider, usePeers } from "edge-relay/react";\n' +
+      'export const tree = createElement(RelayProvider, { url: "http://127.0.0.1:1", room: "r" });\n' +
+      "export const names = (): string[] => usePeers().map((peer) => peer.name + JSON.stringify(peer.state));\n",
+  );
+  const tsc = ["--noEmit", "--strict", "--skipLibCheck", "--module", "nodenext"];
+  const { stdout: errors } = await run("node_modules/.bin/tsc", [
+    ...tsc,
+    "--lib",
+    "es2022,dom",
+    file,
+  ]);
+  expect(errors).toBe("");
 });
