@@ -4,6 +4,7 @@
  */
 import {
   type ClientFrame,
+  type Json,
   NDJSON_PROTOCOL,
   type Peer,
   type ServerFrame,
@@ -106,6 +107,15 @@ export class RelayClient extends Emitter<ClientEvents> {
   direct(to: string, data: unknown, options: SendOptions = {}): Promise<Ack> {
     const id = options.id ?? this.nextId();
     return this.send({ type: "direct", to, data, id });
+  }
+
+  /**
+   * Sets what peers see of this session (`peer.state`, up to 2 KB of JSON);
+   * resolves on the relay's ack. The relay keeps it for this session only:
+   * after a reconnect, set it again on `welcome` (the React hooks do).
+   */
+  setPresence(state: Json): Promise<void> {
+    return this.send({ type: "presence", state, id: this.nextId() }).then(() => undefined);
   }
 
   /** Drops the connection and stays offline until reconnect(); unacked sends wait. */
@@ -230,6 +240,11 @@ export class RelayClient extends Emitter<ClientEvents> {
       case "join":
         this.peerMap.set(frame.peer.id, frame.peer);
         this.emit("join", frame.peer);
+        break;
+      case "presence":
+        if (!this.peerMap.has(frame.peer.id)) break;
+        this.peerMap.set(frame.peer.id, frame.peer);
+        this.emit("presence", frame.peer);
         break;
       case "leave":
         // Our own earlier session may linger until the relay notices it died: never shown.

@@ -42,6 +42,8 @@ export type ClientEvents = {
   welcome: WelcomeFrame;
   join: Peer;
   leave: Peer;
+  /** A peer set its presence state; `peers` already holds the new one. */
+  presence: Peer;
   message: Message;
   /** Error frames not tied to a pending send, and connection attempts that could not start. */
   error: RelayError;

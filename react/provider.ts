@@ -29,8 +29,7 @@ export type RelayProviderProps = {
   children?: ReactNode;
 };
 
-// @ts-expect-error until the client has `setPresence` and the `presence` event (issue 12); the
-// lead deletes this line when it does, and the check then proves the client fits `Connect`.
+// The check proves the real client fits the surface the hooks use.
 const connectClient: Connect = connect;
 
 export const RelayContext = createContext<RelayStore | undefined>(undefined);

@@ -45,6 +45,7 @@ function record(client: RelayClient) {
     welcome: [],
     join: [],
     leave: [],
+    presence: [],
     message: [],
     error: [],
     status: [],
@@ -139,6 +140,25 @@ describe("client library", () => {
     bob.client.close();
     await until(() => ada.client.peers.size === 0, "bob's leave");
     expect(ada.events.leave.map((p) => p.name)).toEqual(["bob"]);
+  });
+
+  it("sets presence state: peers see it in their map and as an event; too large is refused", async () => {
+    const ada = await join("c-presence", "ada");
+    const bob = await join("c-presence", "bob");
+    await until(() => ada.client.peers.size === 1, "ada sees bob");
+    await ada.client.setPresence({ typing: true });
+    await until(() => bob.events.presence.length === 1, "bob hears of it");
+    expect(bob.events.presence[0]).toEqual({
+      id: ada.client.id,
+      name: "ada",
+      state: { typing: true },
+    });
+    expect(bob.client.peers.get(ada.client.id ?? "")?.state).toEqual({ typing: true });
+    const cy = await join("c-presence", "cy");
+    expect(cy.client.peers.get(ada.client.id ?? "")?.state).toEqual({ typing: true });
+    await expect(ada.client.setPresence("x".repeat(3000))).rejects.toMatchObject({
+      code: "too_large",
+    });
   });
 
   it("rejects a send the relay refuses, with the relay's code", async () => {

@@ -66,7 +66,9 @@ export class FakeRelay implements RelayConnection {
     this.id = id;
     this.peers.clear();
     for (const peer of peers) this.peers.set(peer.id, peer);
-    this.emit("welcome", { type: "welcome", id, room: this.options.room, peers });
+    const limits = { maxMessageBytes: 65536, maxBatchFrames: 100 };
+    const room = this.options.room;
+    this.emit("welcome", { type: "welcome", id, room, peers, seq: 0, epoch: "e", limits });
     this.setStatus({ state: "connected", attempt: 0 });
   }
 
