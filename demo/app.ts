@@ -9,6 +9,7 @@ type ChatData = { name: string; text: string };
 
 let client: RelayClient | undefined;
 let me = "";
+let typingNow = false;
 
 function isChat(data: unknown): data is ChatData {
   if (typeof data !== "object" || data === null) return false;
@@ -18,6 +19,7 @@ function isChat(data: unknown): data is ChatData {
 
 function join(room: string, name: string): void {
   me = name;
+  typingNow = false;
   localStorage.setItem("relay-demo", JSON.stringify({ room, name }));
   history.replaceState(null, "", `?room=${encodeURIComponent(room)}`);
   $("join").hidden = true;
@@ -34,6 +36,7 @@ function join(room: string, name: string): void {
   };
   relay.on("status", showStatus);
   relay.on("welcome", refresh);
+  relay.on("presence", refresh);
   relay.on("join", (peer) => {
     refresh();
     addLine({ kind: "system", meta: "", text: `${peer.name || "anonymous"} joined` });
@@ -73,6 +76,12 @@ function send(text: string, to: string): void {
   );
 }
 
+/** Tells the room whether we are typing: a presence state, not a message. */
+function typing(now: boolean): void {
+  if (!client || typingNow === now) return;
+  typingNow = now;
+  client.setPresence(now ? "typing" : null).catch(() => {});
+}
 function leave(): void {
   client?.close();
   client = undefined;
@@ -113,7 +122,10 @@ function start(): void {
     const text = input.value.trim();
     if (text) send(text, $<HTMLSelectElement>("to").value);
     input.value = "";
+    typing(false);
   });
+  $("text").addEventListener("input", () => typing($<HTMLInputElement>("text").value !== ""));
+  $("text").addEventListener("blur", () => typing(false));
   $("leave").addEventListener("click", leave);
   $("offline").addEventListener("click", toggleOffline);
   // The network is back: retry now rather than after the backoff delay (unless the user chose offline).

@@ -31,12 +31,13 @@ export function showPeers(me: string, peers: ReadonlyMap<string, Peer>): void {
   const others = [...peers.values()].sort((a, b) => a.name.localeCompare(b.name));
   const items = [
     { name: `${me} (you)`, mine: true },
-    ...others.map((p) => ({ ...p, mine: false })),
+    ...others.map((p) => ({ name: p.name, typing: p.state === "typing", mine: false })),
   ];
   list.replaceChildren(
     ...items.map((item) => {
       const li = document.createElement("li");
-      li.textContent = item.name || "anonymous";
+      const typing = "typing" in item && item.typing ? " (typing…)" : "";
+      li.textContent = `${item.name || "anonymous"}${typing}`;
       if (item.mine) li.className = "me";
       return li;
     }),

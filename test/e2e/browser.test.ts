@@ -74,8 +74,12 @@ it("runs the demo chat in Chromium, through going offline and back", {
   await expect.poll(() => people(ada)).toEqual(["ada (you)", "bob"]);
   await expect.poll(() => people(bob)).toEqual(["bob (you)", "ada"]);
 
+  // Typing is presence state: bob sees it while ada types, and not once she sent.
+  await ada.fill("#text", "hel");
+  await expect.poll(() => people(bob)).toEqual(["bob (you)", "ada (typing…)"]);
   await say(ada, "hello everyone");
   await shows(bob, ["hello everyone"]);
+  await expect.poll(() => people(bob)).toEqual(["bob (you)", "ada"]);
   await say(bob, "hi ada, just you", "ada");
   await shows(ada, ["hi ada, just you"]);
   expect(await ada.textContent("#messages li.direct .meta")).toContain("(private)");
