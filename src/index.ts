@@ -8,10 +8,12 @@ import { type Context, Hono } from "hono";
 import { admin } from "./admin";
 import { checkOrigin, checkToken, isRefusal, type Refusal } from "./auth";
 import { allowedOrigins } from "./config";
+import { documents } from "./documents/routes";
 import { log } from "./log";
 import { errorResponse, type HttpErrorCode, SAFE_NAME, SAFE_NAME_RULE } from "./protocol";
 import type { Hello } from "./room";
 
+export { Document } from "./documents/document";
 export { Room } from "./room";
 
 const MAX_NAME_CHARS = 64;
@@ -45,6 +47,7 @@ app.get("/rooms/:room/ws", async (c) => {
 });
 
 app.route("/rooms", admin);
+app.route("/docs", documents);
 
 app.notFound(() => errorResponse(404, "not_found", "no such route"));
 
