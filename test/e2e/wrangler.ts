@@ -30,9 +30,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startWranglerDev(vars: Record<string, string> = {}): Promise<DevServer> {
+/**
+ * `state` reuses a state directory (to restart with the same storage); the
+ * caller then owns it, and `stop` leaves it in place.
+ */
+export async function startWranglerDev(
+  vars: Record<string, string> = {},
+  { state: kept }: { state?: string } = {},
+): Promise<DevServer> {
   const port = await freePort();
-  const state = mkdtempSync(join(tmpdir(), "relay-state-"));
+  const state = kept ?? mkdtempSync(join(tmpdir(), "relay-state-"));
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const child = spawn(join(process.cwd(), "node_modules/.bin/wrangler"), args, {
@@ -55,7 +62,7 @@ export async function startWranglerDev(vars: Record<string, string> = {}): Promi
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (child.exitCode === null) process.kill(-child.pid, "SIGKILL");
     }
-    rmSync(state, { recursive: true, force: true });
+    if (!kept) rmSync(state, { recursive: true, force: true });
   };
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
