@@ -25,7 +25,7 @@ import {
   syncStep2,
   syncUpdate,
 } from "./messages";
-import { DocStore, type Stored } from "./store";
+import { DocStore } from "./store";
 
 /** Kept in each socket's attachment, so hibernation keeps who owns which presence. */
 type Attachment = { owned: OwnedEntry[] };
@@ -39,8 +39,10 @@ export class Document extends DurableObject<Env> {
   private readonly docLimits: DocLimits;
   private readonly store: DocStore;
   private readonly turn = new Turn();
-  /** The document in memory, loaded on first use; storage is the truth. */
+  /** The document in memory: storage plus the batch; loaded on first use. */
   private loaded: Y.Doc | undefined;
+  /** Updates applied this turn, waiting for its one commit, with who sent each. */
+  private batch: { updates: Uint8Array[]; senders: Socket[] } | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -117,35 +119,57 @@ export class Document extends DurableObject<Env> {
   /** Applies, stores, then relays what was new; what fails to apply goes nowhere. */
   private update(socket: Socket, update: Uint8Array): void {
     const doc = this.doc;
-    const delta = applied(doc, update);
-    if (delta instanceof Error) {
-      this.loaded = undefined; // it may have half-applied; reload from storage
-      this.ignore(`update failed to apply: ${delta.message}`);
-      return;
-    }
-    if (!delta) return; // nothing the document did not have
-    const stored = this.storeOrDrop(socket, delta, doc);
-    if (stored === undefined) return;
-    if (stored === "full") {
-      this.loaded = undefined;
+    // Checked before applying, so a refused update never enters the document.
+    const unstored = this.batch?.updates.reduce((n, u) => n + u.byteLength, 0) ?? 0;
+    if (!this.store.fits(update.byteLength, unstored, doc)) {
       const max = this.docLimits.maxDocBytes;
       this.drop(socket, CLOSE.tooLarge, `the document would pass ${max} bytes`);
       return;
     }
-    // Sends wait for the write to commit: nobody hears of an update that could be lost.
-    this.sendToAll(syncUpdate(delta), socket.ws);
+    const delta = applied(doc, update);
+    if (delta instanceof Error) {
+      this.loaded = undefined; // it may have half-applied; rebuild it
+      this.ignore(`update failed to apply: ${delta.message}`);
+      return;
+    }
+    if (delta) this.stage(delta, socket);
   }
 
-  /** Stores an applied update; a storage failure ends the socket, whose resync retries it. */
-  private storeOrDrop(socket: Socket, delta: Uint8Array, doc: Y.Doc): Stored | undefined {
+  /**
+   * Updates are group-committed: those of one turn are written in one commit
+   * at its end, and relayed after it, so nobody hears of an update that could
+   * be lost. A commit per update cost more than everything else here.
+   */
+  private stage(delta: Uint8Array, from: Socket): void {
+    if (!this.batch) {
+      this.batch = { updates: [], senders: [] };
+      setTimeout(() => this.commit(), 0);
+    }
+    this.batch.updates.push(delta);
+    this.batch.senders.push(from);
+  }
+
+  private commit(): void {
+    const batch = this.batch;
+    if (!batch) return;
+    const { updates, senders } = batch;
     try {
-      return this.store.store(delta, doc);
+      this.store.append(
+        updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates),
+        this.doc,
+      );
     } catch (error) {
+      this.batch = undefined;
       this.loaded = undefined;
       log("doc_storage_error", { doc: this.name, error: String(error) });
-      this.drop(socket, CLOSE.internal, "could not store the update");
-      return undefined;
+      // Their providers resync what was lost when they reconnect.
+      for (const sender of new Set(senders)) this.drop(sender, CLOSE.internal, "could not store");
+      return;
     }
+    this.batch = undefined;
+    updates.forEach((update, i) => {
+      this.sendToAll(syncUpdate(update), senders[i]?.ws);
+    });
   }
 
   private announce(socket: Socket, entries: AwarenessEntry[]): void {
@@ -200,7 +224,11 @@ export class Document extends DurableObject<Env> {
   // ---- plumbing ------------------------------------------------------------
 
   private get doc(): Y.Doc {
-    this.loaded ??= this.store.load();
+    if (!this.loaded) {
+      const doc = this.store.load();
+      for (const update of this.batch?.updates ?? []) Y.applyUpdate(doc, update);
+      this.loaded = doc;
+    }
     return this.loaded;
   }
 

@@ -17,11 +17,10 @@ export const MAX_LOG_UPDATES = 500;
 /** …or more bytes than the snapshot (and at least this many). */
 export const MIN_LOG_BYTES = 64 * 1024;
 
-/** What storing an update did; "full" stored nothing. */
-export type Stored = "appended" | "compacted" | "full";
-
 export class DocStore {
   private sizes: { snapshot: number; log: number; updates: number } | undefined;
+  /** Set when the document was measured near its limit: compact at the next append. */
+  private compactNext = false;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -52,29 +51,39 @@ export class DocStore {
   }
 
   /**
-   * Stores an update already applied to `doc`: appended to the log, or the log
-   * and the snapshot replaced by `doc`'s encoding when compaction is due. If
-   * the document would be larger than MAX_DOC_BYTES, nothing is stored.
+   * Whether `doc` with `extra` more bytes stays within MAX_DOC_BYTES; `doc`
+   * also holds `unstored` bytes not appended yet. The stored bytes
+   * overestimate the document; only when they pass the limit is the document
+   * encoded to know, and then the next append compacts.
    */
-  store(update: Uint8Array, doc: Y.Doc): Stored {
+  fits(extra: number, unstored: number, doc: Y.Doc): boolean {
+    const { snapshot, log } = this.measure();
+    if (snapshot + log + unstored + extra <= this.maxDocBytes) return true;
+    if (Y.encodeStateAsUpdate(doc).byteLength + extra > this.maxDocBytes) return false;
+    this.compactNext = true;
+    return true;
+  }
+
+  /**
+   * Stores an update already applied to `doc`: appended to the log, or the log
+   * and the snapshot replaced by `doc`'s encoding when compaction is due.
+   */
+  append(update: Uint8Array, doc: Y.Doc): void {
     const sizes = this.measure();
     const logBytes = sizes.log + update.byteLength;
     const due =
+      this.compactNext ||
       sizes.updates + 1 >= MAX_LOG_UPDATES ||
       logBytes >= Math.max(sizes.snapshot, MIN_LOG_BYTES) ||
-      update.byteLength > CHUNK_BYTES ||
-      sizes.snapshot + logBytes > this.maxDocBytes;
-    if (!due) {
-      this.ensureTables();
-      this.sql.exec("INSERT INTO doc_updates (data) VALUES (?)", bufferOf(update));
-      sizes.log = logBytes;
-      sizes.updates += 1;
-      return "appended";
+      update.byteLength > CHUNK_BYTES;
+    if (due) {
+      this.replace(Y.encodeStateAsUpdate(doc));
+      return;
     }
-    const state = Y.encodeStateAsUpdate(doc);
-    if (state.byteLength > this.maxDocBytes) return "full";
-    this.replace(state);
-    return "compacted";
+    this.ensureTables();
+    this.sql.exec("INSERT INTO doc_updates (data) VALUES (?)", bufferOf(update));
+    sizes.log = logBytes;
+    sizes.updates += 1;
   }
 
   private snapshot(): Uint8Array {
@@ -83,12 +92,6 @@ export class DocStore {
       .toArray()
       .map((row) => new Uint8Array(row.data));
     return concat(parts);
-  }
-
-  /** Bytes stored now: snapshot plus log. */
-  get storedBytes(): number {
-    const { snapshot, log } = this.measure();
-    return snapshot + log;
   }
 
   private replace(state: Uint8Array): void {
@@ -100,6 +103,7 @@ export class DocStore {
       this.sql.exec("INSERT INTO doc_snapshot (part, data) VALUES (?, ?)", part, bufferOf(chunk));
     }
     this.sizes = { snapshot: state.byteLength, log: 0, updates: 0 };
+    this.compactNext = false;
   }
 
   private measure(): { snapshot: number; log: number; updates: number } {
