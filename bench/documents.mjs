@@ -4,8 +4,8 @@
  * The documents scenario: N stock y-websocket providers edit one Yjs document
  * at a stated rate each (one transaction per "keystroke": a character typed
  * and the sender's clock in a map), against edge-relay's /docs under
- * `wrangler dev` and y-websocket 1.5's own Node server (`bin/server.js`) in
- * the same run. It reports updates/s delivered to the other providers and the
+ * workerd (through Miniflare, no dev proxy, and under `wrangler dev`) and
+ * y-websocket 1.5's own Node server (`bin/server.js`) in the same run. It reports updates/s delivered to the other providers and the
  * latency from a provider's edit to each other provider applying it.
  * `runDocuments` is the scenario for bench.mjs; nothing here asserts on timing.
  */
@@ -18,7 +18,7 @@ import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { Histogram } from "./lib/histogram.mjs";
 import { freePort, sleep } from "./lib/proc.mjs";
-import { startWranglerDev } from "./lib/servers.mjs";
+import { buildBundle, startMiniflare, startWranglerDev } from "./lib/servers.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -39,7 +39,9 @@ const DOC_BENCH_VARS = ["DOC_RATE_LIMIT_PER_SECOND:1000000", "DOC_RATE_LIMIT_BUR
  */
 export async function runDocuments(plan = DOCUMENTS_QUICK) {
   const rows = [];
-  for (const start of [startRelay, startYWebsocket]) {
+  // Each provider adds a process "exit" listener (y-websocket's own).
+  process.setMaxListeners(plan.providers + 10);
+  for (const start of [startMiniflareRelay, startRelay, startYWebsocket]) {
     const server = await start();
     try {
       for (const rate of plan.rates)
@@ -49,6 +51,16 @@ export async function runDocuments(plan = DOCUMENTS_QUICK) {
     }
   }
   return rows;
+}
+
+/** The relay on workerd with no dev proxy: the closest this machine gets to production. */
+async function startMiniflareRelay() {
+  const server = await startMiniflare(await buildBundle());
+  return {
+    label: "edge-relay /docs (workerd via Miniflare)",
+    ws: `${server.base.replace("http", "ws")}/docs`,
+    stop: server.stop,
+  };
 }
 
 async function startRelay() {
