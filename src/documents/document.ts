@@ -42,7 +42,7 @@ export class Document extends DurableObject<Env> {
   /** The document in memory: storage plus the batch; loaded on first use. */
   private loaded: Y.Doc | undefined;
   /** Updates applied this turn, waiting for its one commit, with who sent each. */
-  private batch: { updates: Uint8Array[]; senders: Socket[] } | undefined;
+  private batch: { updates: Uint8Array[]; senders: Socket[]; waiting: (() => void)[] } | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -102,7 +102,8 @@ export class Document extends DurableObject<Env> {
   private speak(socket: Socket, message: DocMessage): void {
     switch (message.type) {
       case "step1":
-        socket.outlet.sendBinary(syncStep2(this.doc, message.stateVector));
+        // After the turn's commit, like relays: step 2 carries the batch too.
+        this.whenStored(() => socket.outlet.sendBinary(syncStep2(this.doc, message.stateVector)));
         break;
       case "update":
         this.update(socket, message.update);
@@ -142,7 +143,7 @@ export class Document extends DurableObject<Env> {
    */
   private stage(delta: Uint8Array, from: Socket): void {
     if (!this.batch) {
-      this.batch = { updates: [], senders: [] };
+      this.batch = { updates: [], senders: [], waiting: [] };
       setTimeout(() => this.commit(), 0);
     }
     this.batch.updates.push(delta);
@@ -152,7 +153,7 @@ export class Document extends DurableObject<Env> {
   private commit(): void {
     const batch = this.batch;
     if (!batch) return;
-    const { updates, senders } = batch;
+    const { updates, senders, waiting } = batch;
     try {
       this.store.append(
         updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates),
@@ -164,12 +165,21 @@ export class Document extends DurableObject<Env> {
       log("doc_storage_error", { doc: this.name, error: String(error) });
       // Their providers resync what was lost when they reconnect.
       for (const sender of new Set(senders)) this.drop(sender, CLOSE.internal, "could not store");
+      // The document is storage alone again; what waited is answered from it.
+      for (const then of waiting) then();
       return;
     }
     this.batch = undefined;
     updates.forEach((update, i) => {
       this.sendToAll(syncUpdate(update), senders[i]?.ws);
     });
+    for (const then of waiting) then();
+  }
+
+  /** Runs `then` once the updates applied so far are stored. */
+  private whenStored(then: () => void): void {
+    if (this.batch) this.batch.waiting.push(then);
+    else then();
   }
 
   private announce(socket: Socket, entries: AwarenessEntry[]): void {
