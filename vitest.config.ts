@@ -20,9 +20,11 @@ export default defineConfig({
     silent: true,
     projects: [
       // wrangler.toml's defaults, open relay, with a server API token.
-      workerd("workerd", ["test/*.test.ts"], { ADMIN_TOKEN: "test-admin-token" }),
+      workerd("workerd", ["test/*.test.ts", "test/documents/*.test.ts"], {
+        ADMIN_TOKEN: "test-admin-token",
+      }),
       // JWT auth and an Origin allow-list on; no ADMIN_TOKEN configured.
-      workerd("workerd-auth", ["test/auth/*.test.ts"], {
+      workerd("workerd-auth", ["test/auth/*.test.ts", "test/documents/auth/*.test.ts"], {
         AUTH_SECRET: "test-auth-secret",
         ALLOWED_ORIGINS: "https://app.example, https://admin.example",
       }),

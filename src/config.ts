@@ -81,3 +81,28 @@ function number(env: Vars, name: string, min: number, fallback: number): number 
   warn("bad_config", { name, value: String(raw), using: fallback });
   return fallback;
 }
+
+/** Limits of a Yjs document (src/documents/); frames are capped by MAX_MESSAGE_BYTES. */
+export type DocLimits = {
+  /** Largest encoded document, in bytes, that a document accepts updates up to. */
+  maxDocBytes: number;
+  /** Per-socket token bucket: a keystroke costs about two frames (update + cursor). */
+  ratePerSecond: number;
+  rateBurst: number;
+};
+
+export const DEFAULT_DOC_LIMITS: DocLimits = {
+  // About 17x in memory as a Y.Doc when fragmented by random edits: ~35 MB of
+  // the isolate's 128 MB, and a load of about 2 s on a slow core (README).
+  maxDocBytes: 2 * 1024 * 1024,
+  ratePerSecond: 60,
+  rateBurst: 300,
+};
+
+export function readDocLimits(env: Vars): DocLimits {
+  return {
+    maxDocBytes: number(env, "MAX_DOC_BYTES", 1, DEFAULT_DOC_LIMITS.maxDocBytes),
+    ratePerSecond: number(env, "DOC_RATE_LIMIT_PER_SECOND", 1, DEFAULT_DOC_LIMITS.ratePerSecond),
+    rateBurst: number(env, "DOC_RATE_LIMIT_BURST", 1, DEFAULT_DOC_LIMITS.rateBurst),
+  };
+}

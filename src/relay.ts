@@ -1,6 +1,7 @@
 /**
  * The relay's routes, for any Worker to mount: the room sockets, the server
- * API and `/health`, relative to where they are mounted. Everything that can
+ * API, `/health` and (given a namespace) Yjs documents, relative to where
+ * they are mounted. Everything that can
  * be checked before a Durable Object is touched is checked here, in a fixed
  * order: bad input (400), no upgrade (426), origin (403), `authorize`
  * (401/403 or your own Response), the address's upgrade budget (429). The
@@ -10,6 +11,8 @@ import { type Context, Hono } from "hono";
 import { adminRoutes } from "./admin";
 import { checkOrigin, checkToken, type Identity, isRefusal, type Refusal } from "./auth";
 import { allowedOrigins } from "./config";
+import type { Document } from "./documents/document";
+import { documentRoutes } from "./documents/routes";
 import { log } from "./log";
 import { errorResponse, type HttpErrorCode, SAFE_NAME, SAFE_NAME_RULE } from "./protocol";
 import type { Hello, Room } from "./room";
@@ -37,6 +40,8 @@ export type RelayOptions<E extends object, R extends Room<E> = Room<E>> = {
   adminToken?: (env: E) => string | undefined;
   /** Upgrades per client address. Default: the `UPGRADES` binding, if the Worker has one. */
   upgrades?: (env: E) => RateLimit | undefined;
+  /** The namespace of the `Document` class, to serve Yjs documents under `/docs`. */
+  documents?: (env: E) => DurableObjectNamespace<Document>;
 };
 
 const MAX_NAME_CHARS = 64;
@@ -100,6 +105,10 @@ export function relay<E extends object, R extends Room<E> = Room<E>>(
   });
 
   app.route("/rooms", adminRoutes(options.rooms, adminToken));
+  if (options.documents) {
+    const docs = options.documents;
+    app.route("/docs", documentRoutes({ docs, authorize, origins, adminToken }));
+  }
 
   app.notFound(() => errorResponse(404, "not_found", "no such route"));
 

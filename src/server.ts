@@ -18,6 +18,7 @@
  */
 export type { Identity } from "./auth";
 export type { Limits } from "./config";
+export { Document } from "./documents/document";
 export type * from "./frames";
 export { type Message, type MessageVerdict, Rejection, type RejectionCode } from "./hooks";
 export { type Authorize, jwt, type RelayOptions, relay } from "./relay";

@@ -1,0 +1,285 @@
+/**
+ * One Durable Object per collaborative document, speaking the y-websocket
+ * protocol so the stock provider works unchanged. A socket connects (it gets
+ * the document's sync step 1 and every awareness state known), speaks (step 1
+ * is answered with step 2; updates are applied, stored, then relayed to the
+ * others; awareness goes to everyone, the sender included, which is what keeps
+ * a lone provider's 30 s watchdog fed), and leaves (the awareness ids it owned
+ * are removed for everyone at once). Idle documents hibernate: no timers.
+ * Every frame leaves through the socket's outlet, the one guarded send path.
+ */
+import { DurableObject } from "cloudflare:workers";
+import * as Y from "yjs";
+import { type DocLimits, type Limits, readDocLimits, readLimits } from "../config";
+import { log } from "../log";
+import { closeQuietly, Outlet, Turn } from "../outlet";
+import { RateLimiter } from "../rate-limit";
+import { Awareness, type OwnedEntry } from "./awareness";
+import { CLOSE, closedSocket } from "./close";
+import {
+  type AwarenessEntry,
+  awarenessMessage,
+  type DocMessage,
+  readMessage,
+  syncStep1,
+  syncStep2,
+  syncUpdate,
+} from "./messages";
+import { DocStore } from "./store";
+
+/** Kept in each socket's attachment, so hibernation keeps who owns which presence. */
+type Attachment = { owned: OwnedEntry[] };
+
+type Socket = { ws: WebSocket; outlet: Outlet; limiter: RateLimiter };
+
+export class Document extends DurableObject<Env> {
+  private readonly sockets = new Map<WebSocket, Socket>();
+  private readonly awareness = new Awareness();
+  private readonly limits: Limits;
+  private readonly docLimits: DocLimits;
+  private readonly store: DocStore;
+  private readonly turn = new Turn();
+  /** The document in memory: storage plus the batch; loaded on first use. */
+  private loaded: Y.Doc | undefined;
+  /** Updates applied this turn, waiting for its one commit, with who sent each. */
+  private batch: { updates: Uint8Array[]; senders: Socket[]; waiting: (() => void)[] } | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.limits = readLimits(env);
+    this.docLimits = readDocLimits(env);
+    this.store = new DocStore(ctx.storage.sql, this.docLimits.maxDocBytes);
+    for (const ws of ctx.getWebSockets()) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      this.remember(ws);
+      this.awareness.restore(ws, attachmentOf(ws).owned);
+    }
+  }
+
+  // ---- a socket connects ---------------------------------------------------
+
+  async fetch(request: Request): Promise<Response> {
+    const name = new URL(request.url).searchParams.get("doc") ?? "";
+    if (this.sockets.size >= this.limits.maxConnectionsPerRoom) {
+      log("refused", { doc: name, code: "doc_full", connections: this.sockets.size });
+      return closedSocket(CLOSE.tryAgain, "this document is full; try again later");
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ owned: [] } satisfies Attachment);
+    const { outlet } = this.remember(server);
+    // The joiner answers step 1 with what the document lacks: its offline edits.
+    outlet.sendBinary(syncStep1(this.doc));
+    const states = this.awareness.all();
+    if (states.length > 0) outlet.sendBinary(awarenessMessage(states));
+    log("doc_connect", { doc: name, connections: this.sockets.size });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  // ---- a socket speaks -----------------------------------------------------
+
+  async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    const socket = this.sockets.get(ws);
+    if (!socket) return; // the document already let this socket go
+    if (typeof raw === "string") return this.ignore("text frame");
+    const max = this.limits.maxMessageBytes;
+    if (raw.byteLength > max) {
+      return this.drop(socket, CLOSE.tooLarge, `frame is ${raw.byteLength} bytes; limit ${max}`);
+    }
+    const read = readMessage(new Uint8Array(raw));
+    if (!read.ok) return this.ignore(read.reason);
+    const verdict = socket.limiter.take(Date.now());
+    if (verdict === "flooding") return this.drop(socket, CLOSE.flooding, "flooding");
+    if (verdict === "limited") {
+      // Presence renews itself; an update must not be lost, so the socket is
+      // closed and the provider's reconnect resyncs it.
+      if (read.message.type !== "update") return this.ignore("over the rate limit");
+      return this.drop(socket, CLOSE.tryAgain, "over the rate limit");
+    }
+    this.speak(socket, read.message);
+  }
+
+  private speak(socket: Socket, message: DocMessage): void {
+    switch (message.type) {
+      case "step1":
+        // After the turn's commit, like relays: step 2 carries the batch too.
+        this.whenStored(() => socket.outlet.sendBinary(syncStep2(this.doc, message.stateVector)));
+        break;
+      case "update":
+        this.update(socket, message.update);
+        break;
+      case "awareness":
+        this.announce(socket, message.entries);
+        break;
+      case "query-awareness":
+        socket.outlet.sendBinary(awarenessMessage(this.awareness.all()));
+        break;
+    }
+  }
+
+  /** Applies, stores, then relays what was new; what fails to apply goes nowhere. */
+  private update(socket: Socket, update: Uint8Array): void {
+    const doc = this.doc;
+    // Checked before applying, so a refused update never enters the document.
+    const unstored = this.batch?.updates.reduce((n, u) => n + u.byteLength, 0) ?? 0;
+    if (!this.store.fits(update.byteLength, unstored, doc)) {
+      const max = this.docLimits.maxDocBytes;
+      this.drop(socket, CLOSE.tooLarge, `the document would pass ${max} bytes`);
+      return;
+    }
+    const delta = applied(doc, update);
+    if (delta instanceof Error) {
+      this.loaded = undefined; // it may have half-applied; rebuild it
+      this.ignore(`update failed to apply: ${delta.message}`);
+      return;
+    }
+    if (delta) this.stage(delta, socket);
+  }
+
+  /**
+   * Updates are group-committed: those of one turn are written in one commit
+   * at its end, and relayed after it, so nobody hears of an update that could
+   * be lost. A commit per update cost more than everything else here.
+   */
+  private stage(delta: Uint8Array, from: Socket): void {
+    if (!this.batch) {
+      this.batch = { updates: [], senders: [], waiting: [] };
+      setTimeout(() => this.commit(), 0);
+    }
+    this.batch.updates.push(delta);
+    this.batch.senders.push(from);
+  }
+
+  private commit(): void {
+    const batch = this.batch;
+    if (!batch) return;
+    const { updates, senders, waiting } = batch;
+    try {
+      this.store.append(
+        updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates),
+        this.doc,
+      );
+    } catch (error) {
+      this.batch = undefined;
+      this.loaded = undefined;
+      log("doc_storage_error", { doc: this.name, error: String(error) });
+      // Their providers resync what was lost when they reconnect.
+      for (const sender of new Set(senders)) this.drop(sender, CLOSE.internal, "could not store");
+      // The document is storage alone again; what waited is answered from it.
+      for (const then of waiting) then();
+      return;
+    }
+    this.batch = undefined;
+    updates.forEach((update, i) => {
+      this.sendToAll(syncUpdate(update), senders[i]?.ws);
+    });
+    for (const then of waiting) then();
+  }
+
+  /** Runs `then` once the updates applied so far are stored. */
+  private whenStored(then: () => void): void {
+    if (this.batch) this.batch.waiting.push(then);
+    else then();
+  }
+
+  private announce(socket: Socket, entries: AwarenessEntry[]): void {
+    const accepted = this.awareness.apply(socket.ws, entries);
+    if (accepted.length === 0) return;
+    socket.ws.serializeAttachment({
+      owned: this.awareness.ownedBy(socket.ws),
+    } satisfies Attachment);
+    this.sendToAll(awarenessMessage(accepted));
+  }
+
+  private ignore(reason: string): void {
+    log("doc_bad_input", { doc: this.name, reason });
+  }
+
+  // ---- the server API --------------------------------------------------------
+
+  /** The document as one Yjs update; null when nothing was ever stored. */
+  async snapshot(): Promise<Uint8Array | null> {
+    if (!this.store.exists()) return null;
+    return Y.encodeStateAsUpdate(this.doc);
+  }
+
+  // ---- a socket leaves -----------------------------------------------------
+
+  async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    const outlet = this.sockets.get(ws)?.outlet;
+    this.leave(ws, code);
+    // As in the room: 1006 and 1015 have no one to answer, 1005 is answered with 1000.
+    if (code === 1006 || code === 1015) return;
+    const answer = code === 1005 ? 1000 : code;
+    if (outlet) outlet.close(answer, reason);
+    else closeQuietly(ws, answer, reason);
+  }
+
+  async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    this.leave(ws, 1011, String(error));
+  }
+
+  private drop(socket: Socket, code: number, reason: string): void {
+    this.leave(socket.ws, code, reason);
+    socket.outlet.close(code, reason);
+  }
+
+  private leave(ws: WebSocket, code: number, error?: string): void {
+    if (!this.sockets.delete(ws)) return;
+    const removals = this.awareness.release(ws);
+    if (removals.length > 0) this.sendToAll(awarenessMessage(removals));
+    log("doc_close", { doc: this.name, code, error, connections: this.sockets.size });
+  }
+
+  // ---- plumbing ------------------------------------------------------------
+
+  private get doc(): Y.Doc {
+    if (!this.loaded) {
+      const doc = this.store.load();
+      for (const update of this.batch?.updates ?? []) Y.applyUpdate(doc, update);
+      this.loaded = doc;
+    }
+    return this.loaded;
+  }
+
+  private get name(): string {
+    return this.ctx.id.name ?? "";
+  }
+
+  private remember(ws: WebSocket): Socket {
+    const { ratePerSecond, rateBurst } = this.docLimits;
+    const socket: Socket = {
+      ws,
+      outlet: new Outlet(ws, false, this.turn),
+      limiter: new RateLimiter(ratePerSecond, rateBurst, Date.now()),
+    };
+    this.sockets.set(ws, socket);
+    return socket;
+  }
+
+  private sendToAll(message: Uint8Array, except?: WebSocket): void {
+    for (const socket of this.sockets.values()) {
+      if (socket.ws !== except) socket.outlet.sendBinary(message);
+    }
+  }
+}
+
+/** Applies an update; answers what it added (undefined if nothing), or the error it threw. */
+function applied(doc: Y.Doc, update: Uint8Array): Uint8Array | undefined | Error {
+  const deltas: Uint8Array[] = [];
+  const capture = (delta: Uint8Array) => deltas.push(delta);
+  doc.on("update", capture);
+  try {
+    Y.applyUpdate(doc, update);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  } finally {
+    doc.off("update", capture);
+  }
+  if (deltas.length <= 1) return deltas[0];
+  return Y.mergeUpdates(deltas);
+}
+
+function attachmentOf(ws: WebSocket): Attachment {
+  return (ws.deserializeAttachment() as Attachment | null) ?? { owned: [] };
+}

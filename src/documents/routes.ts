@@ -1,0 +1,80 @@
+/**
+ * The document routes: `GET /docs/:name` upgrades to the document's Durable
+ * Object (the y-websocket provider builds exactly this URL from its server
+ * URL and room name), and `GET /docs/:name/snapshot` is the server API's read
+ * of a document. Refusals of an upgrade are closed sockets with a 44xx code,
+ * since a browser cannot read an HTTP status and y-websocket retries 1006.
+ */
+import { Hono } from "hono";
+import { checkAdmin, checkOrigin } from "../auth";
+import { log } from "../log";
+import { errorResponse, SAFE_NAME, SAFE_NAME_RULE } from "../protocol";
+import type { Authorize } from "../relay";
+import { CLOSE, closedSocket } from "./close";
+import type { Document } from "./document";
+
+export type DocumentRouteOptions<E> = {
+  docs: (env: E) => DurableObjectNamespace<Document>;
+  authorize: Authorize<E>;
+  origins: (env: E) => string[];
+  adminToken: (env: E) => string | undefined;
+};
+
+/** The `/docs` routes over the documents of `docs`, with the relay's own checks. */
+export function documentRoutes<E extends object>(
+  options: DocumentRouteOptions<E>,
+): Hono<{ Bindings: E }> {
+  const documents = new Hono<{ Bindings: E }>();
+
+  documents.get("/:name/snapshot", async (c) => {
+    const refusal = await checkAdmin(c.req.header("authorization"), options.adminToken(c.env));
+    if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
+    const name = c.req.param("name");
+    if (!SAFE_NAME.test(name)) {
+      return errorResponse(400, "bad_room", `document names are ${SAFE_NAME_RULE}`);
+    }
+    const state = await options.docs(c.env).getByName(name).snapshot();
+    if (!state) return errorResponse(404, "not_found", `no document ${name}`);
+    return new Response(state, { headers: { "content-type": "application/octet-stream" } });
+  });
+
+  documents.get("/:name", async (c) => {
+    const name = c.req.param("name");
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      return errorResponse(426, "upgrade_required", "this route expects a WebSocket upgrade");
+    }
+    if (!SAFE_NAME.test(name)) {
+      return refuse(name, CLOSE.badName, `document names are ${SAFE_NAME_RULE}`);
+    }
+    const origin = checkOrigin(c.req.header("origin"), options.origins(c.env));
+    if (origin) return refuse(name, CLOSE.forbidden, origin.message);
+    // The same authorize as rooms: a token's `rooms` grant covers document names too.
+    const identity = await options.authorize(c.req.raw, c.env, name);
+    if (identity instanceof Response) {
+      const code = identity.status === 403 ? CLOSE.forbidden : CLOSE.unauthorized;
+      return refuse(name, code, await reasonOf(identity));
+    }
+    const target = new URL("https://document/connect");
+    target.searchParams.set("doc", name);
+    return options.docs(c.env).getByName(name).fetch(new Request(target, c.req.raw));
+  });
+
+  return documents;
+}
+
+/** A refusal's message, short enough for a close reason (123 bytes). */
+async function reasonOf(response: Response): Promise<string> {
+  const text = await response.text();
+  try {
+    const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+    if (typeof message === "string") return message.slice(0, 100);
+  } catch {
+    // not the relay's JSON error shape: use the text as it is
+  }
+  return text.slice(0, 100) || "refused";
+}
+
+function refuse(name: string, code: number, reason: string): Response {
+  log("refused", { doc: name, code });
+  return closedSocket(code, reason);
+}
