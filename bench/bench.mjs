@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --servers ws,direct] [-- --generators 2]`
+ * `npm run bench [-- --quick] [-- --servers ws,direct] [-- --generators 2] [-- --no-documents]`
  *
  * Benchmarks edge-relay on a direct workerd socket (the production path) with
  * plain and with `edge-relay.ndjson` clients, and under `wrangler dev`,
@@ -14,6 +14,7 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { DOCUMENTS_FULL, DOCUMENTS_QUICK, documentsTable, runDocuments } from "./documents.mjs";
 import { Generators } from "./lib/generators.mjs";
 import { cpuSeconds, rssBytes, sleep } from "./lib/proc.mjs";
 import { latencySvg, markdown } from "./lib/report.mjs";
@@ -27,10 +28,13 @@ import {
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: flags } = parseArgs({
+  allowNegative: true,
   options: {
     quick: { type: "boolean", default: false },
     servers: { type: "string", default: "ws,socketio,direct,direct-ndjson,floor,wrangler-dev" },
     generators: { type: "string", default: "2" },
+    // The documents scenario (bench/documents.mjs); --no-documents skips it.
+    documents: { type: "boolean", default: true },
     // Quick runs go elsewhere, so they never replace the committed full results.
     out: { type: "string" },
   },
@@ -468,9 +472,18 @@ const meta = {
 };
 const out = flags.out ?? join(HERE, flags.quick ? "results/quick" : "results");
 mkdirSync(out, { recursive: true });
-const md = markdown(meta, results);
+// Documents: stock y-websocket providers against /docs and y-websocket's own server.
+const documents = flags.documents
+  ? await runDocuments(flags.quick ? DOCUMENTS_QUICK : DOCUMENTS_FULL)
+  : [];
+const md = documents.length
+  ? `${markdown(meta, results)}\n## Documents (Yjs)\n\n${documentsTable(documents)}\n`
+  : markdown(meta, results);
 writeFileSync(join(out, "latest.md"), md);
-writeFileSync(join(out, "latest.json"), `${JSON.stringify({ meta, results }, null, 2)}\n`);
+writeFileSync(
+  join(out, "latest.json"),
+  `${JSON.stringify({ meta, results, documents }, null, 2)}\n`,
+);
 writeFileSync(join(out, "latency.svg"), latencySvg(results, P99_LIMIT_MS));
 console.log(`\n${md}`);
 say(`wrote ${join(out, "latest.md")}, latest.json, latency.svg`);

@@ -18,7 +18,7 @@ import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { Histogram } from "./lib/histogram.mjs";
 import { freePort, sleep } from "./lib/proc.mjs";
-import { buildBundle, startMiniflare, startWranglerDev } from "./lib/servers.mjs";
+import { buildBundle, startWorkerd, startWranglerDev } from "./lib/servers.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -29,9 +29,6 @@ export const DOCUMENTS_FULL = {
   graceMs: 3000,
 };
 export const DOCUMENTS_QUICK = { providers: 5, rates: [10, 40], stepMs: 1500, graceMs: 1500 };
-
-/** Lifts the per-socket document rate limit, so the relay is measured, not its abuse protection. */
-const DOC_BENCH_VARS = ["DOC_RATE_LIMIT_PER_SECOND:1000000", "DOC_RATE_LIMIT_BURST:1000000"];
 
 /**
  * Runs the scenario on both servers; answers one row per server and rate.
@@ -53,19 +50,21 @@ export async function runDocuments(plan = DOCUMENTS_QUICK) {
   return rows;
 }
 
-/** The relay on workerd with no dev proxy: the closest this machine gets to production. */
+/** The relay on a direct socket (no entry worker, no dev proxy): the production path. */
 async function startMiniflareRelay() {
-  const server = await startMiniflare(await buildBundle());
+  const { entry } = await buildBundle();
+  const label = "edge-relay /docs (direct socket)";
+  const server = await startWorkerd({ key: "direct", label, entry, direct: true });
   return {
-    label: "edge-relay /docs (workerd via Miniflare)",
+    label,
     ws: `${server.base.replace("http", "ws")}/docs`,
     stop: server.stop,
   };
 }
 
+/** The relay as developers see it; the bench's vars lift the per-socket rate limits. */
 async function startRelay() {
-  const extra = DOC_BENCH_VARS.flatMap((v) => ["--var", v]);
-  const server = await startWranglerDev(extra);
+  const server = await startWranglerDev();
   return {
     label: "edge-relay /docs (wrangler dev)",
     ws: `${server.base.replace("http", "ws")}/docs`,
