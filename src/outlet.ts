@@ -122,6 +122,24 @@ export class Turn {
   }
 }
 
+/**
+ * Answers a client's close frame, which the runtime does not do for a
+ * hibernated socket (the client would see 1006, not a clean close). 1006 and
+ * 1015 mean the transport is gone: there is no one to answer. 1005 (no code)
+ * cannot be sent back, so it is answered with 1000.
+ */
+export function answerClose(
+  ws: WebSocket,
+  outlet: Outlet | undefined,
+  code: number,
+  reason: string,
+): void {
+  if (code === 1006 || code === 1015) return;
+  const answer = code === 1005 ? 1000 : code;
+  if (outlet) outlet.close(answer, reason);
+  else closeQuietly(ws, answer, reason);
+}
+
 /** Closes a socket that may already be closed; the runtime then throws, which means nothing here. */
 export function closeQuietly(ws: WebSocket, code: number, reason: string): void {
   try {

@@ -12,7 +12,7 @@ import { type Limits, readLimits } from "./config";
 import { RoomLog } from "./history";
 import { InOrder, judge, type Message, type MessageVerdict, notify } from "./hooks";
 import { log } from "./log";
-import { closeQuietly, Outlet, Turn } from "./outlet";
+import { answerClose, Outlet, Turn } from "./outlet";
 import {
   type ClientFrame,
   encode,
@@ -407,14 +407,7 @@ export class Room<E extends object = Env> extends DurableObject<E> {
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     const outlet = this.bySocket.get(ws)?.outlet;
     this.leave(ws, code);
-    // 1006 and 1015 mean the transport is gone: there is no one to answer.
-    if (code === 1006 || code === 1015) return;
-    // The runtime does not answer a hibernated socket's close frame; without
-    // this the client sees 1006 instead of a clean close. 1005 (no code)
-    // cannot be sent back, so it is answered with 1000.
-    const answer = code === 1005 ? 1000 : code;
-    if (outlet) outlet.close(answer, reason);
-    else closeQuietly(ws, answer, reason);
+    answerClose(ws, outlet, code, reason);
   }
 
   async webSocketError(ws: WebSocket, error: unknown): Promise<void> {

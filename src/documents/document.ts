@@ -12,7 +12,7 @@ import { DurableObject } from "cloudflare:workers";
 import * as Y from "yjs";
 import { type DocLimits, type Limits, readDocLimits, readLimits } from "../config";
 import { log } from "../log";
-import { closeQuietly, Outlet, Turn } from "../outlet";
+import { answerClose, Outlet, Turn } from "../outlet";
 import { RateLimiter } from "../rate-limit";
 import { Awareness, type OwnedEntry } from "./awareness";
 import { CLOSE, closedSocket } from "./close";
@@ -208,11 +208,7 @@ export class Document extends DurableObject<Env> {
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     const outlet = this.sockets.get(ws)?.outlet;
     this.leave(ws, code);
-    // As in the room: 1006 and 1015 have no one to answer, 1005 is answered with 1000.
-    if (code === 1006 || code === 1015) return;
-    const answer = code === 1005 ? 1000 : code;
-    if (outlet) outlet.close(answer, reason);
-    else closeQuietly(ws, answer, reason);
+    answerClose(ws, outlet, code, reason);
   }
 
   async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
