@@ -1,5 +1,6 @@
 /** A test client for the workerd tests: a real WebSocket into the Worker. */
 import { exports } from "cloudflare:workers";
+import { vi } from "vitest";
 import type { ServerFrame } from "../src/protocol";
 
 export type Welcome = Extract<ServerFrame, { type: "welcome" }>;
@@ -47,14 +48,24 @@ export class TestClient {
     return this.frames.filter((f): f is Extract<ServerFrame, { type: T }> => f.type === type);
   }
 
+  /**
+   * Waits until `condition` holds, checking it whenever a frame or the close
+   * arrives. The deadline is a real timer, so it holds even while a test has
+   * frozen `Date`.
+   */
   async until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      this.wake();
+    }, ms);
+    try {
+      while (!condition()) {
+        if (late) throw new Error(`timed out waiting for ${what}`);
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -99,4 +110,14 @@ let rooms = 0;
 export function freshRoom(): string {
   rooms += 1;
   return `room-${Date.now().toString(36)}-${rooms}`;
+}
+
+/**
+ * Freezes `Date` where the test and the room both read it (they share an
+ * isolate), so limits in time are tested at their exact boundary without
+ * sleeping. Timers keep running. Call `vi.useRealTimers()` after the test.
+ */
+export function freezeClock(): { advance(ms: number): void } {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  return { advance: (ms) => vi.setSystemTime(Date.now() + ms) };
 }
