@@ -1,10 +1,20 @@
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { freshRoom, join, type TestClient, upgrade } from "./client";
+import { freshRoom, join, TestClient, upgrade } from "./client";
 
 const broadcast = (client: TestClient, data: unknown, id?: string) =>
   client.send({ type: "broadcast", data, ...(id ? { id } : {}) });
+
+/** The room's end of the socket of the session with this display name. */
+function socketOf(state: DurableObjectState, name: string): WebSocket {
+  const socket = state.getWebSockets().find((ws) => {
+    const { peer } = ws.deserializeAttachment() as { peer: { name: string } };
+    return peer.name === name;
+  });
+  if (!socket) throw new Error(`no session named ${name}`);
+  return socket;
+}
 
 async function messagesOf(client: TestClient, count: number) {
   await client.until(() => client.all("message").length >= count, `${count} messages`);
@@ -69,21 +79,52 @@ describe("resume", () => {
     expect(back.welcome).toMatchObject({ recovered: true, seq: 6 });
     expect(back.welcome).not.toHaveProperty("reason");
     broadcast(a.client, "live");
-    const got = await messagesOf(back.client, 6);
+    broadcast(a.client, "end");
+    await back.client.next("message", (m) => m.data === "end");
+    const got = back.client.all("message");
     expect(got.map((m) => m.data)).toEqual(
-      [1, 2, 3, 4, 5].map((n) => `missed ${n}`).concat("live"),
+      [1, 2, 3, 4, 5].map((n) => `missed ${n}`).concat("live", "end"),
     );
-    expect(got.map((m) => m.seq)).toEqual([2, 3, 4, 5, 6, 7]);
-    expect(back.client.frames.filter((f) => f.type === "message")).toHaveLength(6);
+    expect(got.map((m) => m.seq)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it("a live broadcast during a replay arrives once, in seq order; the session's own never", async () => {
+    const room = freshRoom();
+    const a = await join(room, "a");
+    const stub = env.ROOMS.getByName(room);
+    // 250 missed broadcasts: the replay takes three pages and yields between them.
+    await runInDurableObject(stub, async (instance) => {
+      for (let n = 1; n <= 250; n++) await instance.publish({ type: "broadcast", data: n });
+    });
+    const frame = (data: string, id?: string) => JSON.stringify({ type: "broadcast", data, id });
+    // All in one call into the room: the resumer's socket belongs to its I/O
+    // context. The two frames land after the replay's first page, before its next.
+    const got = await runInDurableObject(stub, async (instance, state) => {
+      const query = `room=${room}&name=resumer&since=0&epoch=${a.welcome.epoch}`;
+      const response = await instance.fetch(
+        new Request(`https://room/connect?${query}`, { headers: { Upgrade: "websocket" } }),
+      );
+      await instance.webSocketMessage(socketOf(state, "a"), frame("live"));
+      await instance.webSocketMessage(socketOf(state, "resumer"), frame("own", "own"));
+      const resumer = new TestClient(response.webSocket as WebSocket);
+      await resumer.next("ack");
+      await instance.webSocketMessage(socketOf(state, "a"), frame("end"));
+      await resumer.next("message", (m) => m.data === "end");
+      return resumer.all("message").map((m) => m.data);
+    });
+    expect(got).toEqual([...Array.from({ length: 250 }, (_, i) => i + 1), "live", "end"]);
   });
 
   it("recovers trivially when nothing was missed", async () => {
     const room = freshRoom();
     const a = await join(room);
-    broadcast(a.client, 1);
-    await a.client.until(() => a.client.all("error").length === 0, "");
+    broadcast(a.client, 1, "m1");
+    await a.client.next("ack");
     const b = await join(room, "", { since: 1, epoch: a.welcome.epoch });
     expect(b.welcome).toMatchObject({ recovered: true, seq: 1 });
+    // Nothing is replayed: b's first message is the next live one.
+    broadcast(a.client, 2);
+    expect((await b.client.next("message")).data).toBe(2);
   });
 
   it("sends a large gap as many frames", async () => {
@@ -108,19 +149,22 @@ describe("resume", () => {
     );
   }, 60_000);
 
+  // Each resumes from a seq the room still holds, so only the named cause can fail it.
   it.each([
     ["a different epoch", (_e: string) => ({ since: 1, epoch: "some-other-epoch" })],
     ["no epoch", (_e: string) => ({ since: 1 })],
-    ["a since beyond the room's seq", (e: string) => ({ since: 99, epoch: e })],
+    ["a since one beyond the room's seq", (e: string) => ({ since: 3, epoch: e })],
   ])("reports epoch_changed for %s", async (_what, query) => {
     const room = freshRoom();
     const a = await join(room);
     broadcast(a.client, 1);
+    broadcast(a.client, 2, "m2");
+    await a.client.next("ack");
     const b = await join(room, "", query(a.welcome.epoch));
-    expect(b.welcome).toMatchObject({ recovered: false, reason: "epoch_changed" });
-    broadcast(a.client, 2);
+    expect(b.welcome).toMatchObject({ recovered: false, reason: "epoch_changed", seq: 2 });
+    broadcast(a.client, 3);
     // Nothing was replayed: the first message is the live one.
-    expect((await b.client.next("message")).data).toBe(2);
+    expect((await b.client.next("message")).data).toBe(3);
   });
 
   it.each(["-1", "1.5", "abc", "", "1e3"])(
@@ -166,6 +210,13 @@ describe("acks and idempotent publish", () => {
     expect(await a.client.next("error", (e) => e.id === "b-9")).toMatchObject({
       code: "bad_message",
     });
+  });
+
+  it("accepts an id of 64 characters", async () => {
+    const a = await join(freshRoom());
+    const id = "i".repeat(64);
+    a.client.send({ type: "broadcast", data: 1, id });
+    expect(await a.client.next("ack")).toEqual({ type: "ack", id, seq: 1 });
   });
 
   it.each<[unknown, string]>([
@@ -241,9 +292,14 @@ describe("acks and idempotent publish", () => {
     expect(got.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
   });
 
-  it("refuses a malformed client id with 400 bad_client", async () => {
-    const response = await upgrade(`/rooms/${freshRoom()}/ws?client=a%2Fb`);
+  it.each(["a%2Fb", "", "c".repeat(65)])("refuses client id %j with 400 bad_client", async (id) => {
+    const response = await upgrade(`/rooms/${freshRoom()}/ws?client=${id}`);
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: { code: "bad_client" } });
+  });
+
+  it("accepts a client id of 64 characters", async () => {
+    const { welcome } = await join(freshRoom(), "", { client: "c".repeat(64) });
+    expect(welcome.type).toBe("welcome");
   });
 });
