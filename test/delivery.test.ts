@@ -63,6 +63,36 @@ describe("sequence numbers", () => {
   });
 });
 
+describe("stored before shown", () => {
+  it("sends no relay or ack naming a seq before storage holds that seq", async () => {
+    const room = freshRoom();
+    const a = await join(room, "a");
+    const b = await join(room, "b");
+    const stub = env.ROOMS.getByName(room);
+    // Every frame the room sends from now on, with the seq storage held as it went.
+    const sent = await runInDurableObject(stub, (_room, state) => {
+      const log: { frame: string; stored: number }[] = [];
+      const storedSeq = () =>
+        state.storage.sql.exec<{ seq: number }>("SELECT seq FROM meta").one().seq;
+      for (const ws of state.getWebSockets()) {
+        const send = ws.send.bind(ws);
+        ws.send = (frame) => {
+          log.push({ frame: String(frame), stored: storedSeq() });
+          send(frame);
+        };
+      }
+      return log;
+    });
+    for (const n of [1, 2, 3]) broadcast(a.client, n, `m${n}`);
+    await a.client.until(() => a.client.all("ack").length === 3, "three acks");
+    await messagesOf(b.client, 3);
+    const shown = sent.map(({ frame, stored }) => ({ seq: JSON.parse(frame).seq, stored }));
+    expect(shown.filter((s) => s.seq !== undefined)).toHaveLength(6);
+    for (const { seq, stored } of shown)
+      if (seq !== undefined) expect(stored).toBeGreaterThanOrEqual(seq);
+  });
+});
+
 describe("resume", () => {
   it("replays what a client missed, exactly once and before anything live", async () => {
     const room = freshRoom();
