@@ -51,11 +51,13 @@ describe("server API authentication", () => {
     expect((await send(TOKEN)).status).toBe(200);
   });
 
-  it("checks the token before the room name", async () => {
+  it("checks the token before the room name, and the room name before the body", async () => {
     expect((await call("/rooms/bad%2Froom", { token: null })).status).toBe(401);
     const response = await call("/rooms/bad%2Froom");
     expect(response.status).toBe(400);
     expect(await errorCode(response)).toBe("bad_room");
+    const body = await publish("bad%2Froom", "not json");
+    expect(await errorCode(body)).toBe("bad_room");
   });
 });
 
