@@ -2,6 +2,7 @@
 import { exports } from "cloudflare:workers";
 import { vi } from "vitest";
 import type { ServerFrame } from "../src/protocol";
+import type { Room } from "../src/room";
 
 export type Welcome = Extract<ServerFrame, { type: "welcome" }>;
 
@@ -103,6 +104,30 @@ export async function join(
   const client = new TestClient(response.webSocket);
   const welcome = await client.next("welcome");
   return { client, welcome };
+}
+
+/** The room's end of the socket of the session with this display name. */
+export function socketOf(state: DurableObjectState, name: string): WebSocket {
+  const socket = state.getWebSockets().find((ws) => {
+    const { peer } = ws.deserializeAttachment() as { peer: { name: string } };
+    return peer.name === name;
+  });
+  if (!socket) throw new Error(`no session named ${name}`);
+  return socket;
+}
+
+/**
+ * Connects a session by calling the room directly, inside `runInDurableObject`,
+ * so a test can run it in one event with other calls into the room. The
+ * socket belongs to the room's I/O context: read it only inside that call.
+ */
+export async function joinInside(room: Room, roomName: string, query = ""): Promise<TestClient> {
+  const response = await room.fetch(
+    new Request(`https://room/connect?room=${roomName}&${query}`, {
+      headers: { Upgrade: "websocket" },
+    }),
+  );
+  return new TestClient(response.webSocket as WebSocket);
 }
 
 let rooms = 0;

@@ -1,20 +1,10 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { freshRoom, join, TestClient, upgrade } from "./client";
+import { freshRoom, join, joinInside, socketOf, type TestClient, upgrade } from "./client";
 
 const broadcast = (client: TestClient, data: unknown, id?: string) =>
   client.send({ type: "broadcast", data, ...(id ? { id } : {}) });
-
-/** The room's end of the socket of the session with this display name. */
-function socketOf(state: DurableObjectState, name: string): WebSocket {
-  const socket = state.getWebSockets().find((ws) => {
-    const { peer } = ws.deserializeAttachment() as { peer: { name: string } };
-    return peer.name === name;
-  });
-  if (!socket) throw new Error(`no session named ${name}`);
-  return socket;
-}
 
 async function messagesOf(client: TestClient, count: number) {
   await client.until(() => client.all("message").length >= count, `${count} messages`);
@@ -130,13 +120,10 @@ describe("resume", () => {
     // All in one call into the room: the resumer's socket belongs to its I/O
     // context. The two frames land after the replay's first page, before its next.
     const got = await runInDurableObject(stub, async (instance, state) => {
-      const query = `room=${room}&name=resumer&since=0&epoch=${a.welcome.epoch}`;
-      const response = await instance.fetch(
-        new Request(`https://room/connect?${query}`, { headers: { Upgrade: "websocket" } }),
-      );
+      const query = `name=resumer&since=0&epoch=${a.welcome.epoch}`;
+      const resumer = await joinInside(instance, room, query);
       await instance.webSocketMessage(socketOf(state, "a"), frame("live"));
       await instance.webSocketMessage(socketOf(state, "resumer"), frame("own", "own"));
-      const resumer = new TestClient(response.webSocket as WebSocket);
       await resumer.next("ack");
       await instance.webSocketMessage(socketOf(state, "a"), frame("end"));
       await resumer.next("message", (m) => m.data === "end");

@@ -1,5 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { freezeClock, freshRoom, join } from "./client";
+import { freezeClock, freshRoom, join, joinInside, socketOf } from "./client";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -44,6 +46,25 @@ describe("presence", () => {
     await bob.client.next("join");
     expect(bob.client.all("join").map((f) => f.peer.id)).toEqual([cy.welcome.id]);
     expect(ada.client.all("join").map((f) => f.peer.id)).toEqual([bob.welcome.id, cy.welcome.id]);
+  });
+
+  it("tells a newcomer nothing its welcome already covers", async () => {
+    const room = freshRoom();
+    const ada = await join(room, "ada");
+    await join(room, "bob");
+    await ada.client.next("join");
+    // In one event: ada's broadcast opens a commit, bob leaves, cy joins.
+    const cy = await runInDurableObject(env.ROOMS.getByName(room), async (instance, state) => {
+      const hi = JSON.stringify({ type: "broadcast", data: "hi" });
+      await instance.webSocketMessage(socketOf(state, "ada"), hi);
+      await instance.webSocketClose(socketOf(state, "bob"), 1000, "bye");
+      const cy = await joinInside(instance, room, "name=cy");
+      const ada = socketOf(state, "ada");
+      await instance.webSocketMessage(ada, JSON.stringify({ type: "broadcast", data: "marker" }));
+      await cy.next("message", (m) => m.data === "marker");
+      return cy.frames.map((f) => (f.type === "message" ? f.data : f.type));
+    });
+    expect(cy).toEqual(["welcome", "marker"]);
   });
 
   it("announces a clean close as a leave, exactly once", async () => {
