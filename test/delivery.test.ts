@@ -1,6 +1,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Room } from "../src/room";
 import { freshRoom, join, joinInside, socketOf, type TestClient, upgrade } from "./client";
 
 const broadcast = (client: TestClient, data: unknown, id?: string) =>
@@ -130,6 +131,31 @@ describe("resume", () => {
       return resumer.all("message").map((m) => m.data);
     });
     expect(got).toEqual([...Array.from({ length: 250 }, (_, i) => i + 1), "live", "end"]);
+  });
+
+  it("closes a resume with 4000 when history moves past it, and the next resume reports the gap", async () => {
+    const room = freshRoom();
+    const a = await join(room, "a");
+    const stub = env.ROOMS.getByName(room);
+    const publish = (instance: Room, count: number) => {
+      // Not awaited: all of them land in one commit.
+      for (let n = 0; n < count; n++) void instance.publish({ type: "broadcast", data: n });
+    };
+    await runInDurableObject(stub, async (instance) => {
+      publish(instance, 350);
+      await instance.publish({ type: "broadcast", data: "last" });
+    });
+    const closed = await runInDurableObject(stub, async (instance) => {
+      const resumer = await joinInside(instance, room, `since=0&epoch=${a.welcome.epoch}`);
+      // After the replay's first page: more than HISTORY_SIZE (1000) new broadcasts.
+      publish(instance, 1001);
+      await resumer.until(() => resumer.closed !== undefined, "the close");
+      return { code: resumer.closed?.code, seen: resumer.all("message").length };
+    });
+    expect(closed.code).toBe(4000);
+    expect(closed.seen).toBeLessThan(351);
+    const again = await join(room, "", { since: closed.seen, epoch: a.welcome.epoch });
+    expect(again.welcome).toMatchObject({ recovered: false, reason: "too_many" });
   });
 
   it("recovers trivially when nothing was missed", async () => {
