@@ -134,7 +134,8 @@ let rooms = 0;
 /** A fresh room name per test, so tests never see each other's sessions. */
 export function freshRoom(): string {
   rooms += 1;
-  return `room-${Date.now().toString(36)}-${rooms}`;
+  // Random too: a frozen clock must not give two test files the same name.
+  return `room-${crypto.randomUUID().slice(0, 8)}-${rooms}`;
 }
 
 /**
