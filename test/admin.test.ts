@@ -1,6 +1,8 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_LIMITS } from "../src/config";
+import { RoomLog } from "../src/history";
 import { freshRoom, join } from "./client";
 
 const TOKEN = "test-admin-token";
@@ -49,11 +51,13 @@ describe("server API authentication", () => {
     expect((await send(TOKEN)).status).toBe(200);
   });
 
-  it("checks the token before the room name", async () => {
+  it("checks the token before the room name, and the room name before the body", async () => {
     expect((await call("/rooms/bad%2Froom", { token: null })).status).toBe(401);
     const response = await call("/rooms/bad%2Froom");
     expect(response.status).toBe(400);
     expect(await errorCode(response)).toBe("bad_room");
+    const body = await publish("bad%2Froom", "not json");
+    expect(await errorCode(body)).toBe("bad_room");
   });
 });
 
@@ -106,6 +110,25 @@ describe("POST /rooms/:room/messages", () => {
     const response = await publish(freshRoom(), body);
     expect(response.status).toBe(status);
     expect(await errorCode(response)).toBe(code);
+  });
+
+  it("relays a frame of exactly MAX_MESSAGE_BYTES and refuses one byte more", async () => {
+    const room = freshRoom();
+    const a = await join(room);
+    // The relayed frame: {"type":"message","from":"server","data":"...","ts":<13 digits>,"seq":1}
+    const envelope = JSON.stringify({
+      type: "message",
+      from: "server",
+      data: "",
+      ts: Date.now(),
+      seq: 1,
+    });
+    const fits = "x".repeat(65_536 - envelope.length);
+    expect((await publish(room, { data: fits })).status).toBe(200);
+    const response = await publish(room, { data: `${fits}x` });
+    expect(response.status).toBe(413);
+    expect(await errorCode(response)).toBe("too_large");
+    expect((await a.client.next("message")).data).toBe(fits);
   });
 
   it("measures the relayed frame against MAX_MESSAGE_BYTES (413 too_large)", async () => {
@@ -179,6 +202,33 @@ describe("GET /rooms/:room/history", () => {
     };
     expect(rest.messages.map((m) => m.seq)).toEqual([3, 4, 5]);
     expect(rest.next).toBeNull();
+  });
+
+  it("pages 100 by default and at most 1000", async () => {
+    const room = freshRoom();
+    const stub = env.ROOMS.getByName(room);
+    // A full history (HISTORY_SIZE, 1000) written straight into the room's log;
+    // a fresh object then reads it.
+    await runInDurableObject(stub, async (_room, state) => {
+      const log = new RoomLog(state.storage.sql, DEFAULT_LIMITS);
+      log.open();
+      for (let seq = 1; seq <= 1000; seq++) log.append(seq, "s", `{"seq":${seq}}`, Date.now());
+      await new Promise<void>((resolve) => log.whenStored(resolve));
+    });
+    await evictDurableObject(stub);
+    const page = async (query: string) =>
+      (await (await call(`/rooms/${room}/history${query}`)).json()) as {
+        messages: { seq: number }[];
+        next: number | null;
+      };
+    const first = await page("");
+    expect([first.messages.length, first.messages[0]?.seq, first.next]).toEqual([100, 1, 100]);
+    const most = await page("?since=0&limit=1001");
+    expect([most.messages.length, most.messages.at(-1)?.seq, most.next]).toEqual([
+      1000,
+      1000,
+      null,
+    ]);
   });
 
   it.each(["since=-1", "since=x", "limit=0", "limit=1.5"])("refuses %s with 400", async (q) => {

@@ -1,6 +1,8 @@
 /** A test client for the workerd tests: a real WebSocket into the Worker. */
 import { exports } from "cloudflare:workers";
+import { vi } from "vitest";
 import type { ServerFrame } from "../src/protocol";
+import type { Room } from "../src/room";
 
 export type Welcome = Extract<ServerFrame, { type: "welcome" }>;
 
@@ -49,14 +51,24 @@ export class TestClient {
     return this.frames.filter((f): f is Extract<ServerFrame, { type: T }> => f.type === type);
   }
 
+  /**
+   * Waits until `condition` holds, checking it whenever a frame or the close
+   * arrives. The deadline is a real timer, so it holds even while a test has
+   * frozen `Date`.
+   */
   async until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      this.wake();
+    }, ms);
+    try {
+      while (!condition()) {
+        if (late) throw new Error(`timed out waiting for ${what}`);
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -96,9 +108,44 @@ export async function join(
   return { client, welcome };
 }
 
+/** The room's end of the socket of the session with this display name. */
+export function socketOf(state: DurableObjectState, name: string): WebSocket {
+  const socket = state.getWebSockets().find((ws) => {
+    const { peer } = ws.deserializeAttachment() as { peer: { name: string } };
+    return peer.name === name;
+  });
+  if (!socket) throw new Error(`no session named ${name}`);
+  return socket;
+}
+
+/**
+ * Connects a session by calling the room directly, inside `runInDurableObject`,
+ * so a test can run it in one event with other calls into the room. The
+ * socket belongs to the room's I/O context: read it only inside that call.
+ */
+export async function joinInside(room: Room, roomName: string, query = ""): Promise<TestClient> {
+  const response = await room.fetch(
+    new Request(`https://room/connect?room=${roomName}&${query}`, {
+      headers: { Upgrade: "websocket" },
+    }),
+  );
+  return new TestClient(response.webSocket as WebSocket);
+}
+
 let rooms = 0;
 /** A fresh room name per test, so tests never see each other's sessions. */
 export function freshRoom(): string {
   rooms += 1;
-  return `room-${Date.now().toString(36)}-${rooms}`;
+  // Random too: a frozen clock must not give two test files the same name.
+  return `room-${crypto.randomUUID().slice(0, 8)}-${rooms}`;
+}
+
+/**
+ * Freezes `Date` where the test and the room both read it (they share an
+ * isolate), so limits in time are tested at their exact boundary without
+ * sleeping. Timers keep running. Call `vi.useRealTimers()` after the test.
+ */
+export function freezeClock(): { advance(ms: number): void } {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  return { advance: (ms) => vi.setSystemTime(Date.now() + ms) };
 }

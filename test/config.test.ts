@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { allowedOrigins, DEFAULT_LIMITS, readLimits } from "../src/config";
 
 describe("limits from env vars", () => {
@@ -22,6 +22,30 @@ describe("limits from env vars", () => {
       ratePerSecond: 20,
       rateBurst: 40,
     });
+  });
+
+  it("accepts 1, the smallest positive integer", () => {
+    expect(readLimits({ MAX_MESSAGE_BYTES: "1", RATE_LIMIT_BURST: "1" })).toMatchObject({
+      maxMessageBytes: 1,
+      rateBurst: 1,
+    });
+  });
+
+  it("logs a bad_config warning naming the variable it ignored", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      readLimits({ MAX_MESSAGE_BYTES: "lots" });
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(JSON.parse(String(warn.mock.calls[0]?.[0]))).toMatchObject({
+        level: "warn",
+        event: "bad_config",
+        name: "MAX_MESSAGE_BYTES",
+        value: "lots",
+        using: 65536,
+      });
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it("allows HISTORY_SIZE=0, which turns history off", () => {

@@ -1,7 +1,8 @@
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { freshRoom, join, type TestClient, upgrade } from "./client";
+import type { Room } from "../src/room";
+import { freshRoom, join, joinInside, socketOf, type TestClient, upgrade } from "./client";
 
 const broadcast = (client: TestClient, data: unknown, id?: string) =>
   client.send({ type: "broadcast", data, ...(id ? { id } : {}) });
@@ -53,6 +54,36 @@ describe("sequence numbers", () => {
   });
 });
 
+describe("stored before shown", () => {
+  it("sends no relay or ack naming a seq before storage holds that seq", async () => {
+    const room = freshRoom();
+    const a = await join(room, "a");
+    const b = await join(room, "b");
+    const stub = env.ROOMS.getByName(room);
+    // Every frame the room sends from now on, with the seq storage held as it went.
+    const sent = await runInDurableObject(stub, (_room, state) => {
+      const log: { frame: string; stored: number }[] = [];
+      const storedSeq = () =>
+        state.storage.sql.exec<{ seq: number }>("SELECT seq FROM meta").one().seq;
+      for (const ws of state.getWebSockets()) {
+        const send = ws.send.bind(ws);
+        ws.send = (frame) => {
+          log.push({ frame: String(frame), stored: storedSeq() });
+          send(frame);
+        };
+      }
+      return log;
+    });
+    for (const n of [1, 2, 3]) broadcast(a.client, n, `m${n}`);
+    await a.client.until(() => a.client.all("ack").length === 3, "three acks");
+    await messagesOf(b.client, 3);
+    const shown = sent.map(({ frame, stored }) => ({ seq: JSON.parse(frame).seq, stored }));
+    expect(shown.filter((s) => s.seq !== undefined)).toHaveLength(6);
+    for (const { seq, stored } of shown)
+      if (seq !== undefined) expect(stored).toBeGreaterThanOrEqual(seq);
+  });
+});
+
 describe("resume", () => {
   it("replays what a client missed, exactly once and before anything live", async () => {
     const room = freshRoom();
@@ -69,21 +100,74 @@ describe("resume", () => {
     expect(back.welcome).toMatchObject({ recovered: true, seq: 6 });
     expect(back.welcome).not.toHaveProperty("reason");
     broadcast(a.client, "live");
-    const got = await messagesOf(back.client, 6);
+    broadcast(a.client, "end");
+    await back.client.next("message", (m) => m.data === "end");
+    const got = back.client.all("message");
     expect(got.map((m) => m.data)).toEqual(
-      [1, 2, 3, 4, 5].map((n) => `missed ${n}`).concat("live"),
+      [1, 2, 3, 4, 5].map((n) => `missed ${n}`).concat("live", "end"),
     );
-    expect(got.map((m) => m.seq)).toEqual([2, 3, 4, 5, 6, 7]);
-    expect(back.client.frames.filter((f) => f.type === "message")).toHaveLength(6);
+    expect(got.map((m) => m.seq)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it("a live broadcast during a replay arrives once, in seq order; the session's own never", async () => {
+    const room = freshRoom();
+    const a = await join(room, "a");
+    const stub = env.ROOMS.getByName(room);
+    // 250 missed broadcasts: the replay takes three pages and yields between them.
+    await runInDurableObject(stub, async (instance) => {
+      for (let n = 1; n <= 250; n++) await instance.publish({ type: "broadcast", data: n });
+    });
+    const frame = (data: string, id?: string) => JSON.stringify({ type: "broadcast", data, id });
+    // All in one call into the room: the resumer's socket belongs to its I/O
+    // context. The two frames land after the replay's first page, before its next.
+    const got = await runInDurableObject(stub, async (instance, state) => {
+      const query = `name=resumer&since=0&epoch=${a.welcome.epoch}`;
+      const resumer = await joinInside(instance, room, query);
+      await instance.webSocketMessage(socketOf(state, "a"), frame("live"));
+      await instance.webSocketMessage(socketOf(state, "resumer"), frame("own", "own"));
+      await resumer.next("ack");
+      await instance.webSocketMessage(socketOf(state, "a"), frame("end"));
+      await resumer.next("message", (m) => m.data === "end");
+      return resumer.all("message").map((m) => m.data);
+    });
+    expect(got).toEqual([...Array.from({ length: 250 }, (_, i) => i + 1), "live", "end"]);
+  });
+
+  it("closes a resume with 4000 when history moves past it, and the next resume reports the gap", async () => {
+    const room = freshRoom();
+    const a = await join(room, "a");
+    const stub = env.ROOMS.getByName(room);
+    const publish = (instance: Room, count: number) => {
+      // Not awaited: all of them land in one commit.
+      for (let n = 0; n < count; n++) void instance.publish({ type: "broadcast", data: n });
+    };
+    await runInDurableObject(stub, async (instance) => {
+      publish(instance, 350);
+      await instance.publish({ type: "broadcast", data: "last" });
+    });
+    const closed = await runInDurableObject(stub, async (instance) => {
+      const resumer = await joinInside(instance, room, `since=0&epoch=${a.welcome.epoch}`);
+      // After the replay's first page: more than HISTORY_SIZE (1000) new broadcasts.
+      publish(instance, 1001);
+      await resumer.until(() => resumer.closed !== undefined, "the close");
+      return { code: resumer.closed?.code, seen: resumer.all("message").length };
+    });
+    expect(closed.code).toBe(4000);
+    expect(closed.seen).toBeLessThan(351);
+    const again = await join(room, "", { since: closed.seen, epoch: a.welcome.epoch });
+    expect(again.welcome).toMatchObject({ recovered: false, reason: "too_many" });
   });
 
   it("recovers trivially when nothing was missed", async () => {
     const room = freshRoom();
     const a = await join(room);
-    broadcast(a.client, 1);
-    await a.client.until(() => a.client.all("error").length === 0, "");
+    broadcast(a.client, 1, "m1");
+    await a.client.next("ack");
     const b = await join(room, "", { since: 1, epoch: a.welcome.epoch });
     expect(b.welcome).toMatchObject({ recovered: true, seq: 1 });
+    // Nothing is replayed: b's first message is the next live one.
+    broadcast(a.client, 2);
+    expect((await b.client.next("message")).data).toBe(2);
   });
 
   it("sends a large gap as many frames", async () => {
@@ -108,19 +192,22 @@ describe("resume", () => {
     );
   }, 60_000);
 
+  // Each resumes from a seq the room still holds, so only the named cause can fail it.
   it.each([
     ["a different epoch", (_e: string) => ({ since: 1, epoch: "some-other-epoch" })],
     ["no epoch", (_e: string) => ({ since: 1 })],
-    ["a since beyond the room's seq", (e: string) => ({ since: 99, epoch: e })],
+    ["a since one beyond the room's seq", (e: string) => ({ since: 3, epoch: e })],
   ])("reports epoch_changed for %s", async (_what, query) => {
     const room = freshRoom();
     const a = await join(room);
     broadcast(a.client, 1);
+    broadcast(a.client, 2, "m2");
+    await a.client.next("ack");
     const b = await join(room, "", query(a.welcome.epoch));
-    expect(b.welcome).toMatchObject({ recovered: false, reason: "epoch_changed" });
-    broadcast(a.client, 2);
+    expect(b.welcome).toMatchObject({ recovered: false, reason: "epoch_changed", seq: 2 });
+    broadcast(a.client, 3);
     // Nothing was replayed: the first message is the live one.
-    expect((await b.client.next("message")).data).toBe(2);
+    expect((await b.client.next("message")).data).toBe(3);
   });
 
   it.each(["-1", "1.5", "abc", "", "1e3"])(
@@ -166,6 +253,13 @@ describe("acks and idempotent publish", () => {
     expect(await a.client.next("error", (e) => e.id === "b-9")).toMatchObject({
       code: "bad_message",
     });
+  });
+
+  it("accepts an id of 64 characters", async () => {
+    const a = await join(freshRoom());
+    const id = "i".repeat(64);
+    a.client.send({ type: "broadcast", data: 1, id });
+    expect(await a.client.next("ack")).toEqual({ type: "ack", id, seq: 1 });
   });
 
   it.each<[unknown, string]>([
@@ -241,9 +335,14 @@ describe("acks and idempotent publish", () => {
     expect(got.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
   });
 
-  it("refuses a malformed client id with 400 bad_client", async () => {
-    const response = await upgrade(`/rooms/${freshRoom()}/ws?client=a%2Fb`);
+  it.each(["a%2Fb", "", "c".repeat(65)])("refuses client id %j with 400 bad_client", async (id) => {
+    const response = await upgrade(`/rooms/${freshRoom()}/ws?client=${id}`);
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: { code: "bad_client" } });
+  });
+
+  it("accepts a client id of 64 characters", async () => {
+    const { welcome } = await join(freshRoom(), "", { client: "c".repeat(64) });
+    expect(welcome.type).toBe("welcome");
   });
 });

@@ -42,16 +42,29 @@ describe("the room log", () => {
       log.append(1, "s", "one", Date.now());
       await stored(log);
       log.append(2, "s", "two, never committed", Date.now());
-      // Nothing that waits for the commit has run: seq 2 was never shown to anyone.
-      let released = false;
-      log.whenStored(() => {
-        released = true;
-      });
-      expect(released).toBe(false);
-      // A new object over the same storage, as after a crash.
+      // A new object over the same storage, as after a crash before the commit.
       const revived = new RoomLog(sql, DEFAULT_LIMITS);
       expect([revived.seq, revived.next, revived.epoch]).toEqual([1, 2, epoch]);
       expect(revived.page(0, 10, Date.now()).map((row) => row.frame)).toEqual(["one"]);
+    });
+  });
+
+  it("lets out what waits for a commit only once storage holds it", async () => {
+    await withStorage(async (sql) => {
+      const log = new RoomLog(sql, DEFAULT_LIMITS);
+      log.open();
+      const storedSeq = () => sql.exec<{ seq: number }>("SELECT seq FROM meta").one().seq;
+      const seenBy: number[] = [];
+      log.append(1, "s", "one", Date.now());
+      log.whenStored(() => seenBy.push(storedSeq()));
+      log.append(2, "s", "two", Date.now());
+      log.whenStored(() => seenBy.push(storedSeq()));
+      await stored(log);
+      // Both waited for the one commit that holds seq 2, and ran in call order.
+      expect(seenBy).toEqual([2, 2]);
+      // With nothing pending, a waiter runs at once.
+      log.whenStored(() => seenBy.push(-1));
+      expect(seenBy).toEqual([2, 2, -1]);
     });
   });
 
@@ -71,14 +84,50 @@ describe("the room log", () => {
     });
   });
 
+  it("keeps a broadcast for exactly HISTORY_TTL_SECONDS", async () => {
+    await withStorage(async (sql) => {
+      const log = new RoomLog(sql, { ...DEFAULT_LIMITS, historyTtlSeconds: 10 });
+      const { epoch } = log.open();
+      const t0 = Date.now();
+      log.append(1, "s", "one", t0);
+      log.append(2, "s", "two", t0 + 1);
+      await stored(log);
+      expect(log.resume(0, epoch, t0 + 10_000)).toEqual({ recovered: true });
+      expect(log.page(0, 10, t0 + 10_000).map((row) => row.seq)).toEqual([1, 2]);
+      expect(log.resume(0, epoch, t0 + 10_001)).toEqual({ recovered: false, reason: "expired" });
+      expect(log.page(0, 10, t0 + 10_001).map((row) => row.seq)).toEqual([2]);
+      expect(log.resume(1, epoch, t0 + 10_001)).toEqual({ recovered: true });
+    });
+  });
+
+  it("keeps the last HISTORY_SIZE broadcasts and decides epoch_changed, too_many, expired in that order", async () => {
+    await withStorage(async (sql) => {
+      const log = new RoomLog(sql, { ...DEFAULT_LIMITS, historySize: 3, historyTtlSeconds: 10 });
+      const { epoch } = log.open();
+      const t0 = Date.now();
+      for (const seq of [1, 2, 3, 4, 5]) log.append(seq, "s", `${seq}`, t0);
+      await stored(log);
+      expect(log.page(0, 10, t0).map((row) => row.seq)).toEqual([3, 4, 5]);
+      expect(log.resume(2, epoch, t0)).toEqual({ recovered: true });
+      expect(log.resume(1, epoch, t0)).toEqual({ recovered: false, reason: "too_many" });
+      const late = t0 + 10_001;
+      expect(log.resume(1, "other", late)).toEqual({ recovered: false, reason: "epoch_changed" });
+      expect(log.resume(6, epoch, t0)).toEqual({ recovered: false, reason: "epoch_changed" });
+      expect(log.resume(1, epoch, late)).toEqual({ recovered: false, reason: "too_many" });
+      expect(log.resume(2, epoch, late)).toEqual({ recovered: false, reason: "expired" });
+      expect(log.resume(5, epoch, late)).toEqual({ recovered: true });
+    });
+  });
+
   it("forgets message ids after DEDUP_SECONDS", async () => {
     await withStorage(async (sql) => {
       const log = new RoomLog(sql, { ...DEFAULT_LIMITS, dedupSeconds: 10 });
       const t0 = Date.now();
       log.remember("client:a", "m1", 1, t0);
       await stored(log);
-      expect(log.seen("client:a", "m1", t0 + 9_999)).toEqual({ seq: 1 });
-      expect(log.seen("client:b", "m1", t0 + 9_999)).toBeUndefined();
+      // Remembered for exactly DEDUP_SECONDS, not a millisecond longer.
+      expect(log.seen("client:a", "m1", t0 + 10_000)).toEqual({ seq: 1 });
+      expect(log.seen("client:b", "m1", t0 + 10_000)).toBeUndefined();
       expect(log.seen("client:a", "m1", t0 + 10_001)).toBeUndefined();
     });
   });

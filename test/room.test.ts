@@ -1,5 +1,11 @@
-import { describe, expect, it } from "vitest";
-import { freshRoom, join } from "./client";
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { freezeClock, freshRoom, join, joinInside, socketOf } from "./client";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("presence", () => {
   it("welcomes a session with its id, the room and the peers already there", async () => {
@@ -35,7 +41,30 @@ describe("presence", () => {
     const bob = await join(room, "bob");
     const joined = await ada.client.next("join");
     expect(joined.peer).toEqual({ id: bob.welcome.id, name: "bob" });
-    expect(bob.client.all("join")).toEqual([]);
+    // Bob's own join would have reached him before the next one.
+    const cy = await join(room, "cy");
+    await bob.client.next("join");
+    expect(bob.client.all("join").map((f) => f.peer.id)).toEqual([cy.welcome.id]);
+    expect(ada.client.all("join").map((f) => f.peer.id)).toEqual([bob.welcome.id, cy.welcome.id]);
+  });
+
+  it("tells a newcomer nothing its welcome already covers", async () => {
+    const room = freshRoom();
+    const ada = await join(room, "ada");
+    await join(room, "bob");
+    await ada.client.next("join");
+    // In one event: ada's broadcast opens a commit, bob leaves, cy joins.
+    const cy = await runInDurableObject(env.ROOMS.getByName(room), async (instance, state) => {
+      const hi = JSON.stringify({ type: "broadcast", data: "hi" });
+      await instance.webSocketMessage(socketOf(state, "ada"), hi);
+      await instance.webSocketClose(socketOf(state, "bob"), 1000, "bye");
+      const cy = await joinInside(instance, room, "name=cy");
+      const ada = socketOf(state, "ada");
+      await instance.webSocketMessage(ada, JSON.stringify({ type: "broadcast", data: "marker" }));
+      await cy.next("message", (m) => m.data === "marker");
+      return cy.frames.map((f) => (f.type === "message" ? f.data : f.type));
+    });
+    expect(cy).toEqual(["welcome", "marker"]);
   });
 
   it("announces a clean close as a leave, exactly once", async () => {
@@ -52,12 +81,19 @@ describe("presence", () => {
     expect(ada.client.all("leave")).toHaveLength(1);
   });
 
-  it("answers a client's close frame with a close frame", async () => {
+  it("answers a client's close frame with a close frame of the same code", async () => {
     const room = freshRoom();
     const ada = await join(room);
     ada.client.close(4001);
     await ada.client.until(() => ada.client.closed !== undefined, "close");
     expect(ada.client.closed?.code).toBe(4001);
+  });
+
+  it("answers a close frame without a code with 1000", async () => {
+    const ada = await join(freshRoom());
+    ada.client.ws.close();
+    await ada.client.until(() => ada.client.closed !== undefined, "close");
+    expect(ada.client.closed?.code).toBe(1000);
   });
 });
 
@@ -76,10 +112,21 @@ describe("routing", () => {
         seq: 1,
       });
     }
-    // a's own next frame is the reply to its ping, not its broadcast.
-    a.client.send("ping");
-    await a.client.until(() => a.client.raw.includes("pong"), "pong");
-    expect(a.client.all("message")).toEqual([]);
+    // An echo of a's broadcast would reach a before b's later one.
+    b.client.send({ type: "broadcast", data: "marker" });
+    await a.client.next("message");
+    expect(a.client.all("message").map((m) => m.data)).toEqual(["marker"]);
+  });
+
+  it("stamps a relayed message with the room's clock", async () => {
+    freezeClock().advance(12_345);
+    const room = freshRoom();
+    const a = await join(room);
+    const b = await join(room);
+    a.client.send({ type: "broadcast", data: 1 });
+    a.client.send({ type: "direct", to: b.welcome.id, data: 2 });
+    await b.client.until(() => b.client.all("message").length === 2, "both");
+    expect(b.client.all("message").map((m) => m.ts)).toEqual([Date.now(), Date.now()]);
   });
 
   it("relays any JSON value as data, null included", async () => {

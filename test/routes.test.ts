@@ -50,6 +50,22 @@ describe("HTTP routes", () => {
     expect(await errorOf(response)).toMatchObject({ code: "bad_name" });
   });
 
+  it.each([
+    ["room before name", `/rooms/a%2Fb/ws?name=${"n".repeat(65)}`, 400, "bad_room"],
+    ["name before client", `/rooms/ok/ws?name=${"n".repeat(65)}&client=a%2Fb`, 400, "bad_name"],
+    ["client before resume", "/rooms/ok/ws?client=a%2Fb&since=x", 400, "bad_client"],
+  ])("checks %s", async (_order, path, status, code) => {
+    const response = await upgrade(path);
+    expect(response.status).toBe(status);
+    expect(await errorOf(response)).toMatchObject({ code });
+  });
+
+  it("checks the resume before the upgrade", async () => {
+    const response = await exports.default.fetch("http://relay.test/rooms/ok/ws?since=x");
+    expect(response.status).toBe(400);
+    expect(await errorOf(response)).toMatchObject({ code: "bad_resume" });
+  });
+
   it("answers the socket route without an upgrade with 426 upgrade_required", async () => {
     const response = await exports.default.fetch("http://relay.test/rooms/lobby/ws");
     expect(response.status).toBe(426);

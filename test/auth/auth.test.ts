@@ -29,6 +29,14 @@ describe("JWT authentication", () => {
     });
   });
 
+  it("accepts a token name of 64 characters", async () => {
+    const name = "é".repeat(64);
+    const room = freshRoom();
+    await join(room, "", { token: await token({ sub: "u1", name }) });
+    const b = await join(room, "", { token: await token({ sub: "u2" }) });
+    expect(b.welcome.peers[0]?.name).toBe(name);
+  });
+
   it("lets the token's name override the query's", async () => {
     const room = freshRoom();
     await join(room, "impostor", { token: await token({ sub: "u1", name: "Real Name" }) });
@@ -43,6 +51,12 @@ describe("JWT authentication", () => {
     ["an expired token", async () => token({ sub: "u", exp: now() - 10 })],
     ["a token without exp", async () => sign({ sub: "u" }, SECRET, "HS256")],
     ["a token without sub", async () => token({})],
+    ["a token with an empty sub", async () => token({ sub: "" })],
+    [
+      "a token whose name is over 64 characters",
+      async () => token({ sub: "u", name: "n".repeat(65) }),
+    ],
+    ["a token whose name is not a string", async () => token({ sub: "u", name: 7 })],
     ["a token issued in the future", async () => token({ sub: "u", iat: now() + 3600 })],
     [
       "a token signed with another algorithm",
@@ -88,16 +102,51 @@ describe("JWT authentication", () => {
     second.client.send({ type: "broadcast", data: "y", id: "m2" });
     await watcher.client.until(() => watcher.client.all("message").length === 2, "two");
   });
+
+  it("scopes ids by user even when the sessions give different client ids", async () => {
+    const room = freshRoom();
+    const t = await token({ sub: "same-user" });
+    const first = await join(room, "", { token: t, client: "phone" });
+    first.client.send({ type: "broadcast", data: "x", id: "m1" });
+    await first.client.next("ack");
+    const second = await join(room, "", { token: t, client: "laptop" });
+    second.client.send({ type: "broadcast", data: "x", id: "m1" });
+    expect(await second.client.next("ack")).toEqual({
+      type: "ack",
+      id: "m1",
+      seq: 1,
+      duplicate: true,
+    });
+  });
+
+  it("keeps two users' ids apart", async () => {
+    const room = freshRoom();
+    const watcher = await join(room, "", { token: await token({ sub: "w" }) });
+    const ada = await join(room, "", { token: await token({ sub: "u-ada" }) });
+    const bob = await join(room, "", { token: await token({ sub: "u-bob" }) });
+    ada.client.send({ type: "broadcast", data: "from ada", id: "m1" });
+    await ada.client.next("ack");
+    bob.client.send({ type: "broadcast", data: "from bob", id: "m1" });
+    expect(await bob.client.next("ack")).toEqual({ type: "ack", id: "m1", seq: 2 });
+    await watcher.client.until(() => watcher.client.all("message").length === 2, "both");
+    expect(watcher.client.all("message").map((m) => m.data)).toEqual(["from ada", "from bob"]);
+  });
 });
 
 describe("allowed origins", () => {
   it("refuses an Origin that is not listed with 403 forbidden_origin", async () => {
     const t = await token({ sub: "u" });
     const path = `/rooms/${freshRoom()}/ws?token=${t}`;
-    expect(await refused(path, { Origin: "https://evil.example" })).toEqual({
-      status: 403,
-      code: "forbidden_origin",
-    });
+    for (const origin of [
+      "https://evil.example",
+      "https://app.example.evil",
+      "http://app.example",
+    ]) {
+      expect(await refused(path, { Origin: origin })).toEqual({
+        status: 403,
+        code: "forbidden_origin",
+      });
+    }
   });
 
   it("allows listed origins and requests without Origin", async () => {

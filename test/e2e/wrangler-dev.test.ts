@@ -48,7 +48,24 @@ describe("the deployable bundle under wrangler dev", () => {
     expect((await ada.next("leave")).peer).toEqual({ id: ghost.id, name: "ghost" });
     const cy = await WsClient.open(roomUrl("e2e-abrupt", "cy"));
     expect(cy.all("welcome")[0]?.peers).toEqual([{ id: ada.id, name: "ada" }]);
-    await new Promise((r) => setTimeout(r, 200));
+    await ada.next("join", (f) => f.peer.id === cy.id);
+    expect(ada.all("leave")).toHaveLength(1);
+    ada.ws.close();
+    cy.ws.close();
+  });
+
+  it("turns a socket error (a frame far over the platform's limit) into one leave", async () => {
+    const ada = await WsClient.open(roomUrl("e2e-error", "ada"));
+    const big = await WsClient.open(roomUrl("e2e-error", "big"));
+    await ada.next("join");
+    // Over the runtime's 32 MiB message limit: the room sees a socket error, not a frame.
+    big.send("x".repeat(32 * 1024 * 1024 + 1));
+    expect((await ada.next("leave")).peer).toEqual({ id: big.id, name: "big" });
+    // Its socket then goes away too: that must not announce it a second time.
+    big.ws.terminate();
+    const cy = await WsClient.open(roomUrl("e2e-error", "cy"));
+    expect(cy.all("welcome")[0]?.peers).toEqual([{ id: ada.id, name: "ada" }]);
+    await ada.next("join", (f) => f.peer.id === cy.id);
     expect(ada.all("leave")).toHaveLength(1);
     ada.ws.close();
     cy.ws.close();
@@ -96,9 +113,12 @@ describe("the deployable bundle under wrangler dev", () => {
   it("falls back to the default size limit when the configured one is bad", async () => {
     const a = await WsClient.open(roomUrl("e2e-size"));
     const b = await WsClient.open(roomUrl("e2e-size"));
-    a.send({ type: "broadcast", data: "x".repeat(60_000) });
-    expect((await b.next("message")).data).toHaveLength(60_000);
-    a.send({ type: "broadcast", data: "x".repeat(65_536) });
+    // Exactly the default, 65,536 bytes, passes; one byte more does not.
+    const envelope = JSON.stringify({ type: "broadcast", data: "" }).length;
+    const data = "x".repeat(65_536 - envelope);
+    a.send({ type: "broadcast", data });
+    expect((await b.next("message")).data).toBe(data);
+    a.send({ type: "broadcast", data: `${data}x` });
     expect((await a.next("error")).code).toBe("too_large");
     await until(() => dev.output().includes('"bad_config"'), "the config warning");
     expect(dev.output()).toContain('"name":"MAX_MESSAGE_BYTES"');

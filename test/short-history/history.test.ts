@@ -1,7 +1,12 @@
-import { describe, expect, it } from "vitest";
-import { freshRoom, join, type TestClient } from "../client";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { freezeClock, freshRoom, join, type TestClient } from "../client";
 
-// This project runs with HISTORY_SIZE=5 and HISTORY_TTL_SECONDS=1.
+// This project runs with HISTORY_SIZE=5 and HISTORY_TTL_SECONDS=1. The clock
+// is frozen, so the TTL is crossed by moving it, never by sleeping.
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 async function sendAll(client: TestClient, count: number) {
   for (let n = 1; n <= count; n++) client.send({ type: "broadcast", data: n, id: `m${n}` });
@@ -9,7 +14,7 @@ async function sendAll(client: TestClient, count: number) {
 }
 
 describe("when history runs out", () => {
-  it("reports too_many when the gap is larger than HISTORY_SIZE", async () => {
+  it("recovers a gap of exactly HISTORY_SIZE and reports too_many for one more", async () => {
     const room = freshRoom();
     const a = await join(room);
     await sendAll(a.client, 7);
@@ -18,29 +23,42 @@ describe("when history runs out", () => {
     const c = await join(room, "", { since: 2, epoch: a.welcome.epoch });
     expect(c.welcome).toMatchObject({ recovered: true });
     await c.client.until(() => c.client.all("message").length === 5, "five replayed");
-    expect(b.client.all("message")).toEqual([]);
+    expect(c.client.all("message").map((m) => m.seq)).toEqual([3, 4, 5, 6, 7]);
+    // Nothing was replayed to b: its first message is the next live one.
+    a.client.send({ type: "broadcast", data: "live" });
+    expect((await b.client.next("message")).data).toBe("live");
   });
 
-  it("reports expired when the first missing broadcast is older than the TTL", async () => {
+  it("recovers a broadcast exactly HISTORY_TTL_SECONDS old, and reports expired a millisecond later", async () => {
+    const clock = freezeClock();
     const room = freshRoom();
     const a = await join(room);
     await sendAll(a.client, 2);
-    await new Promise((r) => setTimeout(r, 1100));
+    clock.advance(1);
     a.client.send({ type: "broadcast", data: 3, id: "fresh" });
     await a.client.next("ack", (ack) => ack.id === "fresh");
-    const b = await join(room, "", { since: 0, epoch: a.welcome.epoch });
-    expect(b.welcome).toMatchObject({ recovered: false, reason: "expired" });
-    const c = await join(room, "", { since: 2, epoch: a.welcome.epoch });
-    expect(c.welcome).toMatchObject({ recovered: true });
-    expect((await c.client.next("message")).data).toBe(3);
+    clock.advance(999);
+    const exact = await join(room, "", { since: 0, epoch: a.welcome.epoch });
+    expect(exact.welcome).toMatchObject({ recovered: true });
+    clock.advance(1);
+    const late = await join(room, "", { since: 0, epoch: a.welcome.epoch });
+    expect(late.welcome).toMatchObject({ recovered: false, reason: "expired" });
+    const fresh = await join(room, "", { since: 2, epoch: a.welcome.epoch });
+    expect(fresh.welcome).toMatchObject({ recovered: true });
+    expect((await fresh.client.next("message")).data).toBe(3);
   });
 
-  it("decides too_many before expired", async () => {
+  it("decides epoch_changed before too_many, and too_many before expired", async () => {
+    const clock = freezeClock();
     const room = freshRoom();
     const a = await join(room);
     await sendAll(a.client, 7);
-    await new Promise((r) => setTimeout(r, 1100));
-    const b = await join(room, "", { since: 0, epoch: a.welcome.epoch });
-    expect(b.welcome.reason).toBe("too_many");
+    clock.advance(1001);
+    const wrongEpoch = await join(room, "", { since: 0, epoch: "other" });
+    expect(wrongEpoch.welcome.reason).toBe("epoch_changed");
+    const tooMany = await join(room, "", { since: 0, epoch: a.welcome.epoch });
+    expect(tooMany.welcome.reason).toBe("too_many");
+    const expired = await join(room, "", { since: 2, epoch: a.welcome.epoch });
+    expect(expired.welcome.reason).toBe("expired");
   });
 });
