@@ -5,15 +5,7 @@
  */
 import { type Context, Hono } from "hono";
 import { checkAdmin } from "./auth";
-import {
-  type BroadcastFrame,
-  type DirectFrame,
-  errorResponse,
-  type FrameErrorCode,
-  parseServerPublish,
-  SAFE_NAME,
-  SAFE_NAME_RULE,
-} from "./protocol";
+import { errorResponse, type FrameErrorCode, SAFE_NAME, SAFE_NAME_RULE } from "./protocol";
 import type { Room } from "./room";
 
 const HISTORY_PAGE = 100;
@@ -44,12 +36,7 @@ export function adminRoutes<E extends object, R extends Room<E>>(
   admin.post("/:room/messages", async (c) => {
     const denied = await guard(c);
     if (denied) return denied;
-    const parsed = parseServerPublish(await c.req.text());
-    if (!parsed.ok) return errorResponse(400, parsed.error.code, parsed.error.message);
-    const { data, to, id } = parsed.body;
-    const frame: BroadcastFrame | DirectFrame =
-      to === undefined ? { type: "broadcast", data, id } : { type: "direct", to, data, id };
-    const routed = await roomOf(c).publish(frame);
+    const routed = await roomOf(c).publishBody(await c.req.text());
     if (!("code" in routed)) return c.json(routed);
     return errorResponse(STATUS_OF[routed.code] ?? 400, routed.code, routed.message);
   });

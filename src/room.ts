@@ -27,6 +27,7 @@ import {
   type ProtocolError,
   parseClientBatch,
   parseClientFrame,
+  parseServerPublish,
   tryEncode,
   utf8Length,
 } from "./protocol";
@@ -354,6 +355,19 @@ export class Room<E extends object = Env> extends DurableObject<E> {
   }
 
   // ---- the server API ------------------------------------------------------
+
+  /**
+   * The server API's publish, given the request body as it came: parsed here,
+   * because data nested thousands deep overflows RPC's structured clone.
+   */
+  async publishBody(body: string): Promise<Routed | ProtocolError> {
+    const parsed = parseServerPublish(body);
+    if (!parsed.ok) return parsed.error;
+    const { data, to, id } = parsed.body;
+    return this.publish(
+      to === undefined ? { type: "broadcast", data, id } : { type: "direct", to, data, id },
+    );
+  }
 
   /** Publishes as "server"; the relayed frame is measured like a client's frame. */
   async publish(frame: Message): Promise<Routed | ProtocolError> {

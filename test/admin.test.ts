@@ -62,6 +62,17 @@ describe("server API authentication", () => {
 });
 
 describe("POST /rooms/:room/messages", () => {
+  it("relays data nested 20,000 deep within the size limit, as a socket would, not a 500", async () => {
+    // Deeper than RPC's structured clone can carry (about 4,000 levels).
+    const depth = 20_000;
+    const room = freshRoom();
+    const a = await join(room);
+    const response = await publish(room, `{"data":${"[".repeat(depth)}${"]".repeat(depth)}}`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ seq: 1 });
+    expect(JSON.stringify((await a.client.next("message")).data).length).toBe(2 * depth);
+  });
+
   it("broadcasts as the server with the next seq", async () => {
     const room = freshRoom();
     const a = await join(room);
