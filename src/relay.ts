@@ -13,9 +13,10 @@ import { checkOrigin, checkToken, type Identity, isRefusal, type Refusal } from 
 import { allowedOrigins } from "./config";
 import type { Document } from "./documents/document";
 import { documentRoutes } from "./documents/routes";
+import { type Hello, toRoom } from "./hello";
 import { log } from "./log";
 import { errorResponse, type HttpErrorCode, SAFE_NAME, SAFE_NAME_RULE } from "./protocol";
-import type { Hello, Room } from "./room";
+import type { Room } from "./room";
 
 /**
  * Decides who may open a socket into `room`, before any Durable Object is
@@ -97,11 +98,7 @@ export function relay<E extends object, R extends Room<E> = Room<E>>(
       // A known user is accountable; only anonymous sessions count per address.
       if (hello.user === undefined) hello.address = address;
     }
-    const target = new URL("https://room/connect");
-    for (const [key, value] of Object.entries(hello)) {
-      if (value !== undefined) target.searchParams.set(key, String(value));
-    }
-    return options.rooms(c.env).getByName(hello.room).fetch(new Request(target, c.req.raw));
+    return options.rooms(c.env).getByName(hello.room).fetch(toRoom(hello, c.req.raw));
   });
 
   app.route("/rooms", adminRoutes(options.rooms, adminToken));

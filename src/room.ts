@@ -9,6 +9,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { type Limits, readLimits } from "./config";
+import { type Hello, helloFrom, scopeOf } from "./hello";
 import { RoomLog } from "./history";
 import { InOrder, judge, type Message, type MessageVerdict, notify } from "./hooks";
 import { log } from "./log";
@@ -33,18 +34,6 @@ import {
 } from "./protocol";
 import { RateLimiter } from "./rate-limit";
 import { Replay } from "./replay";
-
-/** What the Worker has checked about a new connection, sent as query parameters. */
-export type Hello = {
-  room: string;
-  name: string;
-  user?: string;
-  client?: string;
-  since?: number;
-  epoch?: string;
-  /** The client's address, for sessions without a token; never shown to peers. */
-  address?: string;
-};
 
 /** Kept in each socket's attachment, so it survives hibernation. */
 type Attachment = { peer: Peer; scope: string; batched?: true; address?: string };
@@ -514,27 +503,6 @@ function offers(request: Request, protocol: string): boolean {
 
 function attachmentOf(ws: WebSocket): Attachment {
   return ws.deserializeAttachment() as Attachment;
-}
-
-/** Message ids are scoped per user, else per client, else per session. */
-function scopeOf(hello: Hello, session: string): string {
-  if (hello.user !== undefined) return `user:${hello.user}`;
-  if (hello.client !== undefined) return `client:${hello.client}`;
-  return `session:${session}`;
-}
-
-function helloFrom(url: URL): Hello {
-  const param = (key: string) => url.searchParams.get(key) ?? undefined;
-  const since = param("since");
-  return {
-    room: param("room") ?? "",
-    name: param("name") ?? "",
-    user: param("user"),
-    client: param("client"),
-    since: since === undefined ? undefined : Number(since),
-    epoch: param("epoch"),
-    address: param("address"),
-  };
 }
 
 function ackOf(routed: Routed): { seq?: number; duplicate?: true } {
