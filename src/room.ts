@@ -62,10 +62,9 @@ const REPLAY_PAGE = 100;
  * @example
  * export class ChatRoom extends Room {
  *   onMessage(sender: Peer, frame: Message) {
- *     if (frame.type === "broadcast" && typeof frame.data !== "string") {
- *       throw new Rejection("bad_message", "this room takes text");
- *     }
- *     return { ...frame, data: frame.data.trim() };
+ *     const text = frame.data;
+ *     if (typeof text !== "string") throw new Rejection("bad_message", "this room takes text");
+ *     return { ...frame, data: text.trim() };
  *   }
  * }
  */
