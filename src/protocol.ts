@@ -74,17 +74,12 @@ export const MAX_BATCH_FRAMES = 100;
 /** Turns one raw WebSocket frame into a typed client frame or a protocol error. */
 export function parseClientFrame(raw: string | ArrayBuffer, maxBytes: number): Parsed {
   const bytes = typeof raw === "string" ? utf8Length(raw) : raw.byteLength;
-  const tooLarge = bytes > maxBytes && `frame is ${bytes} bytes; the limit is ${maxBytes}`;
   if (typeof raw !== "string") {
-    return tooLarge
-      ? fail("too_large", tooLarge)
+    return bytes > maxBytes
+      ? oversized(bytes, maxBytes)
       : fail("bad_message", "binary frames are not accepted; send JSON text");
   }
-  if (tooLarge) {
-    // Reading the id of a far larger frame would cost more than it deserves.
-    return fail("too_large", tooLarge, bytes <= 4 * maxBytes ? idOf(parseJson(raw)) : undefined);
-  }
-  return parseText(raw);
+  return bytes > maxBytes ? oversized(bytes, maxBytes, raw) : parseText(raw);
 }
 
 /**
@@ -97,13 +92,7 @@ export function parseClientBatch(raw: string | ArrayBuffer, maxBytes: number): P
   const lines = raw.split("\n").filter((line) => line !== "");
   if (lines.length === 0) return [fail("bad_json", "frame holds only empty lines")];
   const bytes = utf8Length(raw);
-  if (bytes > maxBytes) {
-    const message = `frame is ${bytes} bytes; the limit is ${maxBytes}`;
-    const readIds = bytes <= 4 * maxBytes;
-    return lines.map((line) =>
-      fail("too_large", message, readIds ? idOf(parseJson(line)) : undefined),
-    );
-  }
+  if (bytes > maxBytes) return lines.map((line) => oversized(bytes, maxBytes, line));
   return lines.map((line, index) =>
     index < MAX_BATCH_FRAMES
       ? parseText(line)
@@ -113,6 +102,16 @@ export function parseClientBatch(raw: string | ArrayBuffer, maxBytes: number): P
           idOf(parseJson(line)),
         ),
   );
+}
+
+/**
+ * A frame over the limit, answered with the id of `text` when it has one.
+ * Reading the id of a far larger frame would cost more than it deserves.
+ */
+function oversized(bytes: number, maxBytes: number, text?: string): Parsed {
+  const message = `frame is ${bytes} bytes; the limit is ${maxBytes}`;
+  const readId = text !== undefined && bytes <= 4 * maxBytes;
+  return fail("too_large", message, readId ? idOf(parseJson(text)) : undefined);
 }
 
 /** One JSON text, already within the size limit. */
