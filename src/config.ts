@@ -35,8 +35,15 @@ export const DEFAULT_LIMITS: Limits = {
 /** A Worker's env, whose `[vars]` are read by name. */
 export type Vars = object;
 
-function read(env: Vars, name: string): unknown {
+/** A var, secret or binding of `env` by name; undefined when the Worker has none. */
+export function read(env: Vars, name: string): unknown {
   return (env as Record<string, unknown>)[name];
+}
+
+/** A secret by name; an empty one counts as unset. */
+export function secret(env: Vars, name: string): string | undefined {
+  const value = read(env, name);
+  return typeof value === "string" && value !== "" ? value : undefined;
 }
 
 export function readLimits(env: Vars): Limits {

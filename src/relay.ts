@@ -10,7 +10,7 @@
 import { type Context, Hono } from "hono";
 import { adminRoutes } from "./admin";
 import { checkOrigin, checkToken, type Identity, isRefusal, type Refusal } from "./auth";
-import { allowedOrigins } from "./config";
+import { allowedOrigins, read, secret } from "./config";
 import type { Document } from "./documents/document";
 import { documentRoutes } from "./documents/routes";
 import { type Hello, toRoom } from "./hello";
@@ -60,7 +60,7 @@ export function relay<E extends object, R extends Room<E> = Room<E>>(
 ): Hono<{ Bindings: E }> {
   const authorize = options.authorize ?? jwt<E>();
   const origins = options.origins ?? ((env: E) => allowedOrigins(env));
-  const upgrades = options.upgrades ?? ((env: E) => binding<RateLimit>(env, "UPGRADES"));
+  const upgrades = options.upgrades ?? ((env: E) => read(env, "UPGRADES") as RateLimit | undefined);
   const adminToken = options.adminToken ?? ((env: E) => secret(env, "ADMIN_TOKEN"));
   const app = new Hono<{ Bindings: E }>();
 
@@ -178,13 +178,4 @@ function refusal(status: number, code: HttpErrorCode, message: string): Refusal 
 function refuse(room: string | undefined, { status, code, message }: Refusal): Response {
   log("refused", { room, code });
   return errorResponse(status, code, message);
-}
-
-function secret(env: object, name: string): string | undefined {
-  const value = (env as Record<string, unknown>)[name];
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function binding<T>(env: object, name: string): T | undefined {
-  return (env as Record<string, T | undefined>)[name];
 }
