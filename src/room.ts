@@ -384,7 +384,6 @@ export class Room<E extends object = Env> extends DurableObject<E> {
 
   async describe(): Promise<{
     connections: number;
-    /** Peers, presence state included; typed loosely because RPC types cannot follow a recursive Json. */
     peers: PeerView[];
     seq: number;
     epoch: string | null;
