@@ -11,16 +11,20 @@ export type BatchLimits = { maxFrames: number; maxBytes: number };
 const encoder = new TextEncoder();
 
 /**
- * Splits serialized frames (`text`), in order, into groups that each fit the limits
+ * Splits serialized frames (`text`, of `bytes` UTF-8 bytes when the caller
+ * already measured them), in order, into groups that each fit the limits
  * once joined by "\n". A frame over `maxBytes` on its own goes alone, never
  * taking its neighbours over the limit with it.
  */
-export function pack<T extends { text: string }>(items: readonly T[], limits: BatchLimits): T[][] {
+export function pack<T extends { text: string; bytes?: number }>(
+  items: readonly T[],
+  limits: BatchLimits,
+): T[][] {
   const groups: T[][] = [];
   let group: T[] = [];
   let bytes = 0;
   for (const item of items) {
-    const size = encoder.encode(item.text).byteLength;
+    const size = item.bytes ?? encoder.encode(item.text).byteLength;
     const fits = group.length < limits.maxFrames && bytes + 1 + size <= limits.maxBytes;
     if (group.length > 0 && !fits) {
       groups.push(group);
@@ -35,7 +39,7 @@ export function pack<T extends { text: string }>(items: readonly T[], limits: Ba
 
 /** Collects frames for one socket and writes them, packed, at the end of the current tick. */
 export class Batcher {
-  private queue: { id: string; text: string }[] = [];
+  private queue: { id: string; text: string; bytes: number }[] = [];
   private scheduled = false;
 
   /**
@@ -55,7 +59,7 @@ export class Batcher {
       this.refuse(id, bytes);
       return;
     }
-    this.queue.push({ id, text });
+    this.queue.push({ id, text, bytes });
     if (this.scheduled) return;
     this.scheduled = true;
     queueMicrotask(() => this.flush());
