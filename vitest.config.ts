@@ -23,6 +23,12 @@ export default defineConfig({
       workerd("workerd", ["test/*.test.ts", "test/documents/*.test.ts"], {
         ADMIN_TOKEN: "test-admin-token",
       }),
+      // The same room tests with every room spread over three shards (src/big-rooms/),
+      // and the tests of what only big rooms do.
+      workerd("workerd-sharded", ["test/*.test.ts", "test/sharded/*.test.ts"], {
+        ADMIN_TOKEN: "test-admin-token",
+        SHARD_COUNT: "3",
+      }),
       // JWT auth and an Origin allow-list on; no ADMIN_TOKEN configured.
       workerd("workerd-auth", ["test/auth/*.test.ts", "test/documents/auth/*.test.ts"], {
         AUTH_SECRET: "test-auth-secret",

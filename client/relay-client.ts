@@ -49,6 +49,7 @@ export class RelayClient extends Emitter<ClientEvents> {
   private readonly peerMap = new Map<string, Peer>();
   private readonly peerView = new PeerView(this.peerMap);
   private sessionId: string | undefined;
+  private headcount = 0;
   private current: Status = Object.freeze({ state: "connecting", attempt: 0 });
   private readonly outbox = new Outbox();
   private readonly sequence = new SequenceTracker();
@@ -85,6 +86,15 @@ export class RelayClient extends Emitter<ClientEvents> {
   /** Everyone else in the room, by session id; rebuilt on every welcome. */
   get peers(): ReadonlyMap<string, Peer> {
     return this.peerView;
+  }
+
+  /**
+   * Everyone in the room, this session included. In a room past the relay's
+   * `PRESENCE_MAX`, `peers` lists only the announced members and this is the
+   * way to know how many are there.
+   */
+  get occupancy(): number {
+    return this.headcount;
   }
 
   /** This connection's session id; it changes on every reconnect. */
@@ -250,6 +260,10 @@ export class RelayClient extends Emitter<ClientEvents> {
         // Our own earlier session may linger until the relay notices it died: never shown.
         if (this.peerMap.delete(frame.peer.id)) this.emit("leave", frame.peer);
         break;
+      case "occupancy":
+        this.headcount = frame.count;
+        this.emit("occupancy", frame.count);
+        break;
       case "message":
         if (this.sequence.accept(frame)) {
           const { type: _type, ...message } = frame;
@@ -275,6 +289,8 @@ export class RelayClient extends Emitter<ClientEvents> {
     const resumed = this.sequence.resumeParams() !== undefined;
     const gap = this.sequence.welcome(frame, resumed);
     this.sessionId = frame.id;
+    // A relay older than occupancy counts announced peers only.
+    this.headcount = frame.occupancy ?? frame.peers.length + 1;
     this.peerMap.clear();
     for (const peer of frame.peers) {
       if (!this.sequence.isOwnSession(peer.id)) this.peerMap.set(peer.id, peer);

@@ -44,6 +44,8 @@ export type ClientEvents = {
   leave: Peer;
   /** A peer set its presence state; `peers` already holds the new one. */
   presence: Peer;
+  /** The room's head count changed (sent only by rooms past `PRESENCE_MAX`); `occupancy` holds it. */
+  occupancy: number;
   message: Message;
   /** Error frames not tied to a pending send, and connection attempts that could not start. */
   error: RelayError;

@@ -19,6 +19,8 @@ export type Limits = {
   dedupSeconds: number;
   ratePerSecond: number;
   rateBurst: number;
+  /** Members announced one by one (join, leave, presence); later ones only count in `occupancy`. */
+  presenceMax: number;
 };
 
 export const DEFAULT_LIMITS: Limits = {
@@ -30,7 +32,37 @@ export const DEFAULT_LIMITS: Limits = {
   dedupSeconds: 600,
   ratePerSecond: 20,
   rateBurst: 40,
+  presenceMax: 100,
 };
+
+/** When a room spreads its sockets over shards (src/big-rooms/, docs/large-rooms.md). */
+export type ShardLimits = {
+  /** Shards every room has from its first connection; 0 lets each room decide by load. */
+  shardCount: number;
+  /** Sessions at which a room starts sharding. */
+  shardAtSessions: number;
+  /** Incoming client frames per second (over 10 s) at which a room starts sharding. */
+  shardAtFrames: number;
+  /** Shards a room that decided by load spreads over. */
+  shardsByLoad: number;
+};
+
+export const DEFAULT_SHARD_LIMITS: ShardLimits = {
+  shardCount: 0,
+  shardAtSessions: 5000,
+  shardAtFrames: 500,
+  shardsByLoad: 8,
+};
+
+export function readShardLimits(env: Vars): ShardLimits {
+  const d = DEFAULT_SHARD_LIMITS;
+  return {
+    shardCount: number(env, "SHARD_COUNT", 0, d.shardCount),
+    shardAtSessions: number(env, "SHARD_AT_SESSIONS", 1, d.shardAtSessions),
+    shardAtFrames: number(env, "SHARD_AT_FRAMES", 1, d.shardAtFrames),
+    shardsByLoad: number(env, "SHARDS_BY_LOAD", 1, d.shardsByLoad),
+  };
+}
 
 /** A Worker's env, whose `[vars]` are read by name. */
 export type Vars = object;
@@ -67,6 +99,7 @@ export function readLimits(env: Vars): Limits {
     dedupSeconds: number(env, "DEDUP_SECONDS", 1, historyTtlSeconds),
     ratePerSecond: number(env, "RATE_LIMIT_PER_SECOND", 1, DEFAULT_LIMITS.ratePerSecond),
     rateBurst: number(env, "RATE_LIMIT_BURST", 1, DEFAULT_LIMITS.rateBurst),
+    presenceMax: number(env, "PRESENCE_MAX", 0, DEFAULT_LIMITS.presenceMax),
   };
 }
 

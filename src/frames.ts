@@ -41,6 +41,8 @@ export type WelcomeFrame = {
   seq: number;
   epoch: string;
   limits: WelcomeLimits;
+  /** Everyone in the room, you included; `peers` lists at most `PRESENCE_MAX` of them. */
+  occupancy: number;
   recovered?: boolean;
   reason?: ResumeFailure;
 };
@@ -57,6 +59,8 @@ export type MessageFrame = {
   ts: number;
   seq?: number;
 };
+/** The room's head count, sent at most every 2 s while it changes, once some members are not announced. */
+export type OccupancyFrame = { type: "occupancy"; count: number };
 export type AckFrame = { type: "ack"; id: string; seq?: number; duplicate?: true };
 export type ErrorFrame = { type: "error"; code: FrameErrorCode; message: string; id?: string };
 
@@ -66,6 +70,7 @@ export type ServerFrame =
   | LeaveFrame
   | PeerPresenceFrame
   | MessageFrame
+  | OccupancyFrame
   | AckFrame
   | ErrorFrame;
 

@@ -47,3 +47,9 @@ export function scopeOf(hello: Hello, session: string): string {
   if (hello.client !== undefined) return `client:${hello.client}`;
   return `session:${session}`;
 }
+
+/** Whether the upgrade offered a WebSocket subprotocol. */
+export function offers(request: Request, protocol: string): boolean {
+  const offered = request.headers.get("Sec-WebSocket-Protocol") ?? "";
+  return offered.split(",").some((item) => item.trim() === protocol);
+}

@@ -10,7 +10,9 @@
 import { type Context, Hono } from "hono";
 import { adminRoutes } from "./admin";
 import { checkOrigin, checkToken, type Identity, isRefusal, type Refusal } from "./auth";
-import { allowedOrigins, read, secret } from "./config";
+import { connect, shardName } from "./big-rooms/layout";
+import type { Shard } from "./big-rooms/shard";
+import { allowedOrigins, read, readShardLimits, secret } from "./config";
 import type { Document } from "./documents/document";
 import { documentRoutes } from "./documents/routes";
 import { type Hello, toRoom } from "./hello";
@@ -41,6 +43,11 @@ export type RelayOptions<E extends object, R extends Room<E> = Room<E>> = {
   adminToken?: (env: E) => string | undefined;
   /** Upgrades per client address. Default: the `UPGRADES` binding, if the Worker has one. */
   upgrades?: (env: E) => RateLimit | undefined;
+  /**
+   * The namespace of the `Shard` class, for rooms too big for one object
+   * (docs/large-rooms.md). Default: the `SHARDS` binding, if the Worker has one.
+   */
+  shards?: (env: E) => DurableObjectNamespace<Shard> | undefined;
   /** The namespace of the `Document` class, to serve Yjs documents under `/docs`. */
   documents?: (env: E) => DurableObjectNamespace<Document>;
 };
@@ -62,6 +69,9 @@ export function relay<E extends object, R extends Room<E> = Room<E>>(
   const origins = options.origins ?? ((env: E) => allowedOrigins(env));
   const upgrades = options.upgrades ?? ((env: E) => read(env, "UPGRADES") as RateLimit | undefined);
   const adminToken = options.adminToken ?? ((env: E) => secret(env, "ADMIN_TOKEN"));
+  const shards =
+    options.shards ??
+    ((env: E) => read(env, "SHARDS") as DurableObjectNamespace<Shard> | undefined);
   const app = new Hono<{ Bindings: E }>();
 
   app.get("/health", (c) => c.json({ ok: true }));
@@ -98,7 +108,18 @@ export function relay<E extends object, R extends Room<E> = Room<E>>(
       // A known user is accountable; only anonymous sessions count per address.
       if (hello.user === undefined) hello.address = address;
     }
-    return options.rooms(c.env).getByName(hello.room).fetch(toRoom(hello, c.req.raw));
+    const forwarded = toRoom(hello, c.req.raw);
+    const shardSpace = shards(c.env);
+    return connect(
+      hello.room,
+      hello.client,
+      () => options.rooms(c.env).getByName(hello.room).fetch(forwarded.clone()),
+      async (index) => {
+        const shard = shardSpace?.getByName(shardName(hello.room, index));
+        return shard ? shard.fetch(forwarded) : errorResponse(500, "internal", "no shards bound");
+      },
+      shardSpace ? readShardLimits(c.env).shardCount : 0,
+    );
   });
 
   app.route("/rooms", adminRoutes(options.rooms, adminToken));

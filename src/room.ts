@@ -8,11 +8,17 @@
  * socket, which also coalesces a turn's frames for clients that batch.
  */
 import { DurableObject } from "cloudflare:workers";
-import { type Limits, readLimits } from "./config";
-import { type Hello, helloFrom, scopeOf } from "./hello";
+import type { Refusal } from "./auth";
+import { Fanout, type Remote, type ShardStub } from "./big-rooms/fanout";
+import { Layout, SHARDS_HEADER } from "./big-rooms/layout";
+import { Faults } from "./big-rooms/link";
+import type { Joiner, LogRow, UpBatch, UpResult } from "./big-rooms/wire";
+import { type Limits, read, readLimits, readShardLimits } from "./config";
+import { type Hello, helloFrom, offers, scopeOf } from "./hello";
 import { RoomLog } from "./history";
 import { InOrder, judge, type Message, type MessageVerdict, notify } from "./hooks";
 import { log } from "./log";
+import { Occupancy } from "./occupancy";
 import { answerClose, Outlet, Turn } from "./outlet";
 import {
   type ClientFrame,
@@ -36,16 +42,28 @@ import { RateLimiter } from "./rate-limit";
 import { Replay } from "./replay";
 
 /** Kept in each socket's attachment, so it survives hibernation. */
-type Attachment = { peer: Peer; scope: string; batched?: true; address?: string };
+type Attachment = { peer: Peer; scope: string; batched?: true; address?: string; quiet?: true };
 
-type Session = Attachment & {
-  ws: WebSocket;
-  outlet: Outlet;
-  limiter: RateLimiter;
-  /** Keeps this session's frames in order while hooks are async. */
+/** Anyone in the room, whether its socket is here or on a shard. */
+type Member = {
+  peer: Peer;
+  scope: string;
+  address?: string;
+  /** Not announced to the others: the room was past `PRESENCE_MAX` when it joined. */
+  quiet?: true;
+  /** Keeps this member's frames in order while hooks are async. */
   order: InOrder;
-  replay?: Replay;
+  send(text: string): void;
 };
+
+/** A member whose socket this object holds. */
+type Session = Member &
+  Attachment & {
+    ws: WebSocket;
+    outlet: Outlet;
+    limiter: RateLimiter;
+    replay?: Replay;
+  };
 
 /** A peer as the server API hands it over; RPC's types cannot follow the recursive `Json`. */
 type PeerView = Omit<Peer, "state"> & { state?: object | string | number | boolean | null };
@@ -71,6 +89,8 @@ const REPLAY_PAGE = 100;
 export class Room<E extends object = Env> extends DurableObject<E> {
   /** Limits that override the `[vars]`, for a subclass that wants them in code. */
   static limits: Partial<Limits> = {};
+  /** The namespace of the shards a big room spreads over; without one, a room never shards. */
+  static shards: (env: never) => unknown = (env: object) => read(env, "SHARDS");
 
   private readonly sessions = new Map<string, Session>();
   /** The same sessions by socket, so a frame finds its sender without reading the attachment. */
@@ -82,6 +102,12 @@ export class Room<E extends object = Env> extends DurableObject<E> {
   private readonly limits: Limits;
   private readonly log: RoomLog;
   private readonly turn: Turn;
+  /** Members on shards, and the links to them (src/big-rooms/). */
+  private readonly fanout: Fanout;
+  private readonly layout: Layout;
+  private readonly occupancy: Occupancy;
+  /** Members not announced one by one, here and on shards. */
+  private quiet = 0;
 
   constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
@@ -89,10 +115,24 @@ export class Room<E extends object = Env> extends DurableObject<E> {
     this.limits = { ...readLimits(env), ...own };
     this.log = new RoomLog(ctx.storage.sql, this.limits);
     this.turn = new Turn((end) => this.log.whenStored(end));
+    const shards = (this.constructor as typeof Room).shards as (env: E) => unknown;
+    const namespace = shards(env) as DurableObjectNamespace | undefined;
+    const shardStub = (index: number) =>
+      namespace?.getByName(`${this.roomName}#${index}`) as unknown as ShardStub;
+    const faults = Faults.parse(read(env, "LINK_FAULTS"));
+    const endOfTurn = (run: () => void) => setTimeout(() => this.log.whenStored(run), 0);
+    this.fanout = new Fanout(ctx.storage.sql, shardStub, faults, endOfTurn);
+    this.layout = new Layout(ctx.storage.sql, readShardLimits(env), namespace !== undefined);
+    this.occupancy = new Occupancy(
+      () => this.headcount,
+      () => this.quiet > 0,
+      (text) => this.sendToAll(text),
+    );
+    for (const member of this.fanout.members.values()) this.arrived(member);
     // Heartbeats are answered by the runtime without waking the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     for (const ws of ctx.getWebSockets()) {
-      if (ws.readyState === WebSocket.OPEN) this.remember(ws, attachmentOf(ws));
+      if (ws.readyState === WebSocket.OPEN) this.arrived(this.remember(ws, attachmentOf(ws)));
     }
   }
 
@@ -133,47 +173,80 @@ export class Room<E extends object = Env> extends DurableObject<E> {
     // Welcome with a seq that is stored and after every frame it covers went out.
     await this.log.settled();
     const hello = helloFrom(new URL(request.url));
-    if (this.sessions.size >= this.limits.maxConnectionsPerRoom) {
-      log("refused", { room: hello.room, code: "room_full", connections: this.sessions.size });
-      return errorResponse(503, "room_full", "this room is full; try again later");
+    const shards = this.layout.decide(this.headcount);
+    if (shards > 0) {
+      // The Worker takes this connection to a shard, and remembers for a while that it may.
+      return new Response(null, { status: 307, headers: { [SHARDS_HEADER]: String(shards) } });
     }
-    const { address } = hello;
-    if (address !== undefined && this.from(address) >= this.limits.maxConnectionsPerIp) {
-      log("refused", { room: hello.room, code: "too_many_connections" });
-      const max = this.limits.maxConnectionsPerIp;
-      return errorResponse(429, "too_many_connections", `at most ${max} sessions per address`);
-    }
+    const refusal = this.admits(hello.address);
+    if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
     // Storage first: if it fails, no socket was accepted and nobody was told of one.
-    const { seq, epoch } = this.log.open();
-    const { since } = hello;
-    const resume =
-      since === undefined ? undefined : this.log.resume(since, hello.epoch, Date.now());
+    this.log.open();
     const batched = offers(request, NDJSON_PROTOCOL);
-    const peers = this.peers();
     const { client, session } = this.accept(hello, batched);
-    const { peer } = session;
+    const { since } = hello;
+    const welcome = this.welcome(session, batched, since, hello.epoch);
+    session.outlet.send(welcome.text);
+    this.joined(session);
+    if (welcome.replayFrom !== undefined) this.startReplay(session, welcome.replayFrom);
+    const headers = batched ? { "Sec-WebSocket-Protocol": NDJSON_PROTOCOL } : undefined;
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  /** Refuses a connection the room has no room for, or one address too many. */
+  private admits(address: string | undefined): Refusal | undefined {
+    const room = this.roomName;
+    if (this.headcount >= this.limits.maxConnectionsPerRoom) {
+      log("refused", { room, code: "room_full", connections: this.headcount });
+      return { status: 503, code: "room_full", message: "this room is full; try again later" };
+    }
+    if (address !== undefined && this.from(address) >= this.limits.maxConnectionsPerIp) {
+      log("refused", { room, code: "too_many_connections" });
+      const max = this.limits.maxConnectionsPerIp;
+      const message = `at most ${max} sessions per address`;
+      return { status: 429, code: "too_many_connections", message };
+    }
+  }
+
+  /**
+   * A member's welcome: the others it may know of, the log's position, and
+   * whether its resume can replay. Made when it is sent, after the log's
+   * commit, so its seq is stored and after every frame sent before it.
+   */
+  private welcome(
+    member: Member,
+    batched: boolean,
+    since: number | undefined,
+    epoch: string | undefined,
+  ): { text: string; seq: number; replayFrom?: number } {
+    const { seq, epoch: current } = this.log.open();
+    const resume = since === undefined ? undefined : this.log.resume(since, epoch, Date.now());
+    const peers = this.peers().filter((peer) => peer.id !== member.peer.id);
     const limits = {
       maxMessageBytes: this.limits.maxMessageBytes,
       maxBatchFrames: batched ? MAX_BATCH_FRAMES : 1,
     };
-    session.outlet.send(
-      encode({
-        type: "welcome",
-        id: peer.id,
-        room: hello.room,
-        peers,
-        seq,
-        epoch,
-        limits,
-        ...resume,
-      }),
-    );
-    this.sendToAll(encode({ type: "join", peer }), peer.id);
-    notify(() => this.onJoin(peer), hello.room, "onJoin");
-    if (since !== undefined && resume?.recovered && since < seq) this.startReplay(session, since);
-    log("connect", { room: hello.room, session: peer.id, connections: this.sessions.size });
-    const headers = batched ? { "Sec-WebSocket-Protocol": NDJSON_PROTOCOL } : undefined;
-    return new Response(null, { status: 101, webSocket: client, headers });
+    const text = encode({
+      type: "welcome",
+      id: member.peer.id,
+      room: this.roomName,
+      peers,
+      seq,
+      epoch: current,
+      limits,
+      occupancy: this.headcount,
+      ...resume,
+    });
+    const replays = since !== undefined && resume?.recovered && since < seq;
+    return replays ? { text, seq, replayFrom: since } : { text, seq };
+  }
+
+  /** Tells the others of a member who just joined (if it is announced), then the hook. */
+  private joined(member: Member): void {
+    if (!member.quiet) this.sendToAll(encode({ type: "join", peer: member.peer }), member.peer.id);
+    this.occupancy.changed();
+    notify(() => this.onJoin(member.peer), this.roomName, "onJoin");
+    log("connect", { room: this.roomName, session: member.peer.id, connections: this.headcount });
   }
 
   /** Accepts the socket for hibernation, with who it is in its attachment. */
@@ -183,9 +256,12 @@ export class Room<E extends object = Env> extends DurableObject<E> {
     const scope = scopeOf(hello, peer.id);
     const attachment: Attachment = batched ? { peer, scope, batched } : { peer, scope };
     if (hello.address !== undefined) attachment.address = hello.address;
+    if (this.crowded) attachment.quiet = true;
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment(attachment);
-    return { client, session: this.remember(server, attachment) };
+    const session = this.remember(server, attachment);
+    this.arrived(session);
+    return { client, session };
   }
 
   private startReplay(session: Session, since: number): void {
@@ -246,12 +322,13 @@ export class Room<E extends object = Env> extends DurableObject<E> {
       return true;
     }
     const { frame } = parsed;
+    this.layout.counted(1);
     sender.order.run(() => this.act(sender, frame));
     return true;
   }
 
   /** Acts on a frame that passed the limits: presence, a repeat, or the hook and then routing. */
-  private act(sender: Session, frame: ClientFrame): void | Promise<void> {
+  private act(sender: Member, frame: ClientFrame): void | Promise<void> {
     if (frame.type === "presence") {
       return this.answer(sender, frame.id, this.present(sender, frame.state));
     }
@@ -263,13 +340,13 @@ export class Room<E extends object = Env> extends DurableObject<E> {
   }
 
   /** Routes what the hook let through: the frame as it came, or the hook's replacement. */
-  private conclude(sender: Session, frame: Message, verdict: MessageVerdict | ProtocolError) {
+  private conclude(sender: Member, frame: Message, verdict: MessageVerdict | ProtocolError) {
     if (verdict && "code" in verdict) return this.answer(sender, frame.id, verdict);
     const chosen = verdict ? { ...verdict, id: frame.id } : frame;
     this.answer(sender, frame.id, this.routeNew(sender.peer.id, sender.scope, chosen));
   }
 
-  private answer(sender: Session, id: string | undefined, routed: Routed | ProtocolError): void {
+  private answer(sender: Member, id: string | undefined, routed: Routed | ProtocolError): void {
     if ("code" in routed) this.reject(sender, { ...routed, id });
     else if (id !== undefined) this.deliver(sender, encode({ type: "ack", id, ...ackOf(routed) }));
   }
@@ -308,12 +385,15 @@ export class Room<E extends object = Env> extends DurableObject<E> {
     const text = tryEncode({ type: "message", from, data, ts, seq });
     if (typeof text !== "string") return text;
     this.log.append(seq, from, text, ts);
-    this.sendToAll(text, from, true);
+    this.log.whenStored(() => {
+      this.sendHere(text, from, true);
+      this.fanout.broadcast(seq, from, text);
+    });
     return { seq };
   }
 
   private direct(from: string, to: string, data: unknown, ts: number): Routed | ProtocolError {
-    const target = this.sessions.get(to);
+    const target = this.sessions.get(to) ?? this.fanout.members.get(to);
     if (!target) return { code: "unknown_recipient", message: `no session ${to} in this room` };
     const text = tryEncode({ type: "message", from, to, data, ts });
     if (typeof text !== "string") return text;
@@ -322,7 +402,7 @@ export class Room<E extends object = Env> extends DurableObject<E> {
   }
 
   /** Sets a session's presence state where hibernation keeps it, and tells the others. */
-  private present(session: Session, state: Json): Routed | ProtocolError {
+  private present(session: Member, state: Json): Routed | ProtocolError {
     const peer = { ...session.peer, state };
     const text = tryEncode({ type: "presence", peer });
     if (typeof text !== "string") return text;
@@ -332,12 +412,14 @@ export class Room<E extends object = Env> extends DurableObject<E> {
       return { code: "too_large", message };
     }
     session.peer = peer;
-    session.ws.serializeAttachment({ ...attachmentOf(session.ws), peer });
-    this.sendToAll(text, peer.id);
+    const here = this.sessions.get(peer.id);
+    if (here) here.ws.serializeAttachment({ ...attachmentOf(here.ws), peer });
+    else this.fanout.update(session as Remote);
+    if (!session.quiet) this.sendToAll(text, peer.id);
     return { delivered: true };
   }
 
-  private reject(session: Session, error: ProtocolError): void {
+  private reject(session: Member, error: ProtocolError): void {
     log("protocol_error", { room: this.roomName, session: session.peer.id, code: error.code });
     this.deliver(session, errorFrame(error));
   }
@@ -387,9 +469,18 @@ export class Room<E extends object = Env> extends DurableObject<E> {
     peers: PeerView[];
     seq: number;
     epoch: string | null;
+    mode: "single" | "sharded";
+    shards: { index: number; sessions: number }[];
   }> {
-    const peers = this.peers();
-    return { connections: peers.length, peers, seq: this.log.seq, epoch: this.log.epoch };
+    const peers = [...this.members()].map((member) => member.peer);
+    return {
+      connections: peers.length,
+      peers,
+      seq: this.log.seq,
+      epoch: this.log.epoch,
+      mode: this.layout.shards > 0 || this.fanout.members.size > 0 ? "sharded" : "single",
+      shards: this.fanout.shards,
+    };
   }
 
   /** Stored broadcasts after `since`, as frames, and where the next page starts. */
@@ -401,6 +492,71 @@ export class Room<E extends object = Env> extends DurableObject<E> {
     const last = page.at(-1)?.seq;
     const next = last !== undefined && last < this.log.seq ? last : null;
     return { messages: page.map((row) => JSON.parse(row.frame)), next };
+  }
+
+  // ---- the shards (src/big-rooms/) ----------------------------------------
+
+  /**
+   * A shard's batch of what happened on it, in order: joins, frames, leaves.
+   * Answered once the log has committed what the batch caused; the welcomes,
+   * acks and relays themselves go down the shard's downlink, in the room's order.
+   */
+  async uplink(batch: UpBatch): Promise<UpResult> {
+    return this.fanout.receive(batch, async ({ shard, events }, lost) => {
+      for (const member of lost) this.depart(member.peer.id);
+      const refused: Record<string, Refusal> = {};
+      for (const event of events) {
+        if (event.kind === "join") {
+          const refusal = this.admitRemote(event.joiner, shard);
+          if (refusal) refused[event.joiner.peer.id] = refusal;
+        } else if (event.kind === "leave") this.depart(event.id);
+        else if (event.kind === "answer") this.answerRemote(event.to, event.text);
+        else this.speakRemote(event.from, event.text);
+      }
+      await this.log.settled();
+      return { life: this.fanout.life, refused };
+    });
+  }
+
+  /** Committed broadcasts after `after`, for a shard filling a gap or a resume. */
+  async logPage(after: number, limit: number): Promise<LogRow[]> {
+    await this.log.settled();
+    return this.log.page(after, limit, Date.now());
+  }
+
+  private admitRemote(joiner: Joiner, shard: number): Refusal | undefined {
+    if (this.fanout.members.has(joiner.peer.id)) return undefined;
+    const refusal = this.admits(joiner.address);
+    if (refusal) return refusal;
+    this.log.open();
+    const member = this.fanout.add(joiner, shard, this.crowded);
+    this.arrived(member);
+    this.log.whenStored(() => {
+      const welcome = this.welcome(member, joiner.batched === true, joiner.since, joiner.epoch);
+      this.fanout.push(shard, { kind: "welcome", to: member.peer.id, ...welcome });
+    });
+    this.joined(member);
+  }
+
+  /** A frame a shard parsed and let through its rate limit. */
+  private speakRemote(from: string, text: string): void {
+    const sender = this.fanout.members.get(from);
+    if (!sender) return;
+    const parsed = parseClientFrame(text, Number.MAX_SAFE_INTEGER);
+    this.layout.counted(1);
+    if (!parsed.ok) this.reject(sender, parsed.error);
+    else sender.order.run(() => this.act(sender, parsed.frame));
+  }
+
+  /** A shard's own answer to a frame, kept in order behind the room's answers to earlier ones. */
+  private answerRemote(to: string, text: string): void {
+    const member = this.fanout.members.get(to);
+    if (member) member.order.run(() => this.deliver(member, text));
+  }
+
+  private depart(id: string): void {
+    const member = this.fanout.remove(id);
+    if (member) this.farewell(member, 1000);
   }
 
   // ---- a session leaves --------------------------------------------------
@@ -424,18 +580,28 @@ export class Room<E extends object = Env> extends DurableObject<E> {
   private leave(ws: WebSocket, code: number, error?: string): void {
     if (this.departed.has(ws)) return;
     this.departed.add(ws);
-    const { peer, address } = attachmentOf(ws);
-    if (address !== undefined && this.bySocket.has(ws)) this.count(address, -1);
-    this.sessions.delete(peer.id);
+    // A socket whose session this life of the room never knew is counted nowhere.
+    const known = this.bySocket.get(ws);
+    const member = known ?? { ...attachmentOf(ws), address: undefined };
+    this.sessions.delete(member.peer.id);
     this.bySocket.delete(ws);
-    this.sendToAll(encode({ type: "leave", peer }));
+    this.farewell(member as Member, code, error, known !== undefined);
+  }
+
+  /** Tells the others a member left (once, and only if its join was announced), then the hook. */
+  private farewell(member: Member, code: number, error?: string, counted = true): void {
+    const { peer } = member;
+    if (counted && member.address !== undefined) this.count(member.address, -1);
+    if (counted && member.quiet) this.quiet -= 1;
+    if (!member.quiet) this.sendToAll(encode({ type: "leave", peer }));
+    this.occupancy.changed();
     notify(() => this.onLeave(peer), this.roomName, "onLeave");
     log("close", {
       room: this.roomName,
       session: peer.id,
       code,
       error,
-      connections: this.sessions.size,
+      connections: this.headcount,
     });
   }
 
@@ -456,17 +622,41 @@ export class Room<E extends object = Env> extends DurableObject<E> {
     else this.addresses.delete(address);
   }
 
+  /** Everyone in the room: sessions here, then members on shards. */
+  private *members(): Iterable<Member> {
+    yield* this.sessions.values();
+    yield* this.fanout.members.values();
+  }
+
+  private get headcount(): number {
+    return this.sessions.size + this.fanout.members.size;
+  }
+
+  /** True when a newcomer would not be announced: `PRESENCE_MAX` members already are. */
+  private get crowded(): boolean {
+    return this.headcount - this.quiet >= this.limits.presenceMax;
+  }
+
+  /** The announced members, as a welcome lists them. */
   private peers(): Peer[] {
-    return [...this.sessions.values()].map((session) => session.peer);
+    const peers: Peer[] = [];
+    for (const member of this.members()) if (!member.quiet) peers.push(member.peer);
+    return peers;
+  }
+
+  /** Counts a member that is in the room, new or found again on waking. */
+  private arrived(member: Member): void {
+    if (member.address !== undefined) this.count(member.address, 1);
+    if (member.quiet) this.quiet += 1;
   }
 
   private remember(ws: WebSocket, attachment: Attachment): Session {
     const limiter = new RateLimiter(this.limits.ratePerSecond, this.limits.rateBurst, Date.now());
     const outlet = new Outlet(ws, attachment.batched === true, this.turn);
-    const session: Session = { ...attachment, ws, outlet, limiter, order: new InOrder() };
+    const send = (text: string) => outlet.send(text);
+    const session: Session = { ...attachment, ws, outlet, limiter, order: new InOrder(), send };
     this.sessions.set(attachment.peer.id, session);
     this.bySocket.set(ws, session);
-    if (attachment.address !== undefined) this.count(attachment.address, 1);
     return session;
   }
 
@@ -475,28 +665,28 @@ export class Room<E extends object = Env> extends DurableObject<E> {
    * committed what came before it. A session that is replaying gets live
    * broadcasts from the log instead, in their place.
    */
-  private sendToAll(text: string, except?: string, fromLog = false): void {
+  private sendToAll(text: string, except?: string): void {
     this.log.whenStored(() => {
-      let bytes: number | undefined;
-      for (const session of this.sessions.values()) {
-        if (session.peer.id === except || (fromLog && session.replay)) continue;
-        // Measured once for every batching receiver, not once each.
-        if (session.batched) bytes ??= utf8Length(text);
-        session.outlet.send(text, bytes);
-      }
+      this.sendHere(text, except);
+      this.fanout.all(text, except);
     });
   }
 
-  /** Sends to one session once the log has committed what came before it. */
-  private deliver(session: Session, text: string): void {
-    this.log.whenStored(() => session.outlet.send(text));
+  /** Sends to the sessions this object holds; `fromLog` skips those replaying (they read the log). */
+  private sendHere(text: string, except?: string, fromLog = false): void {
+    let bytes: number | undefined;
+    for (const session of this.sessions.values()) {
+      if (session.peer.id === except || (fromLog && session.replay)) continue;
+      // Measured once for every batching receiver, not once each.
+      if (session.batched) bytes ??= utf8Length(text);
+      session.outlet.send(text, bytes);
+    }
   }
-}
 
-/** Whether the upgrade offered a WebSocket subprotocol. */
-function offers(request: Request, protocol: string): boolean {
-  const offered = request.headers.get("Sec-WebSocket-Protocol") ?? "";
-  return offered.split(",").some((item) => item.trim() === protocol);
+  /** Sends to one member once the log has committed what came before it. */
+  private deliver(member: Member, text: string): void {
+    this.log.whenStored(() => member.send(text));
+  }
 }
 
 function attachmentOf(ws: WebSocket): Attachment {

@@ -17,6 +17,7 @@
  * export default app;
  */
 export type { Identity } from "./auth";
+export { Shard } from "./big-rooms/shard";
 export type { Limits } from "./config";
 export { Document } from "./documents/document";
 export type * from "./frames";

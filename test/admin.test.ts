@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../src/config";
 import { RoomLog } from "../src/history";
-import { freshRoom, join } from "./client";
+import { freshRoom, join, SHARDED } from "./client";
 
 const TOKEN = "test-admin-token";
 
@@ -170,6 +170,7 @@ describe("GET /rooms/:room", () => {
       peers: [{ id: a.welcome.id, name: "ada" }],
       seq: 1,
       epoch: a.welcome.epoch,
+      ...layout(1),
     });
   });
 
@@ -181,6 +182,7 @@ describe("GET /rooms/:room", () => {
       peers: [],
       seq: 0,
       epoch: null,
+      ...layout(0),
     });
     expect(await (await call(`/rooms/${room}/history`)).json()).toEqual({
       messages: [],
@@ -247,3 +249,9 @@ describe("GET /rooms/:room/history", () => {
     expect(response.status).toBe(400);
   });
 });
+
+/** What the description says of the room's layout: one shard holds everyone here. */
+function layout(sessions: number) {
+  if (!SHARDED) return { mode: "single", shards: [] };
+  return { mode: "sharded", shards: sessions ? [{ index: expect.any(Number), sessions }] : [] };
+}

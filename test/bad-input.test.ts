@@ -106,6 +106,7 @@ describe("bad frames get an error and disturb nothing", () => {
     const b = await join(room);
     a.client.send(`{"type":"broadcast","id":"deep","data":${data}}`);
     expect(await a.client.next("ack")).toEqual({ type: "ack", id: "deep", seq: 1 });
+    await b.client.next("message");
     const raw = b.client.raw.find((text) => text.includes("[[["));
     expect(raw?.includes(`"data":${data}`)).toBe(true);
   });

@@ -1,8 +1,11 @@
 /** A test client for the workerd tests: a real WebSocket into the Worker. */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
 import type { ServerFrame } from "../src/protocol";
 import type { Room } from "../src/room";
+
+/** True in the project that runs these tests against rooms spread over shards. */
+export const SHARDED = Number((env as { SHARD_COUNT?: string }).SHARD_COUNT ?? 0) > 0;
 
 export type Welcome = Extract<ServerFrame, { type: "welcome" }>;
 

@@ -21,6 +21,7 @@ describe("limits from env vars", () => {
       dedupSeconds: 600,
       ratePerSecond: 20,
       rateBurst: 40,
+      presenceMax: 100,
     });
   });
 

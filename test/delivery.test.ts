@@ -2,7 +2,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Room } from "../src/room";
-import { freshRoom, join, joinInside, socketOf, type TestClient, upgrade } from "./client";
+import { freshRoom, join, joinInside, SHARDED, socketOf, type TestClient, upgrade } from "./client";
 
 const broadcast = (client: TestClient, data: unknown, id?: string) =>
   client.send({ type: "broadcast", data, ...(id ? { id } : {}) });
@@ -55,33 +55,37 @@ describe("sequence numbers", () => {
 });
 
 describe("stored before shown", () => {
-  it("sends no relay or ack naming a seq before storage holds that seq", async () => {
-    const room = freshRoom();
-    const a = await join(room, "a");
-    const b = await join(room, "b");
-    const stub = env.ROOMS.getByName(room);
-    // Every frame the room sends from now on, with the seq storage held as it went.
-    const sent = await runInDurableObject(stub, (_room, state) => {
-      const log: { frame: string; stored: number }[] = [];
-      const storedSeq = () =>
-        state.storage.sql.exec<{ seq: number }>("SELECT seq FROM meta").one().seq;
-      for (const ws of state.getWebSockets()) {
-        const send = ws.send.bind(ws);
-        ws.send = (frame) => {
-          log.push({ frame: String(frame), stored: storedSeq() });
-          send(frame);
-        };
-      }
-      return log;
-    });
-    for (const n of [1, 2, 3]) broadcast(a.client, n, `m${n}`);
-    await a.client.until(() => a.client.all("ack").length === 3, "three acks");
-    await messagesOf(b.client, 3);
-    const shown = sent.map(({ frame, stored }) => ({ seq: JSON.parse(frame).seq, stored }));
-    expect(shown.filter((s) => s.seq !== undefined)).toHaveLength(6);
-    for (const { seq, stored } of shown)
-      if (seq !== undefined) expect(stored).toBeGreaterThanOrEqual(seq);
-  });
+  // Drives the room object's own sockets; test/sharded/ covers the same on shards.
+  it.skipIf(SHARDED)(
+    "sends no relay or ack naming a seq before storage holds that seq",
+    async () => {
+      const room = freshRoom();
+      const a = await join(room, "a");
+      const b = await join(room, "b");
+      const stub = env.ROOMS.getByName(room);
+      // Every frame the room sends from now on, with the seq storage held as it went.
+      const sent = await runInDurableObject(stub, (_room, state) => {
+        const log: { frame: string; stored: number }[] = [];
+        const storedSeq = () =>
+          state.storage.sql.exec<{ seq: number }>("SELECT seq FROM meta").one().seq;
+        for (const ws of state.getWebSockets()) {
+          const send = ws.send.bind(ws);
+          ws.send = (frame) => {
+            log.push({ frame: String(frame), stored: storedSeq() });
+            send(frame);
+          };
+        }
+        return log;
+      });
+      for (const n of [1, 2, 3]) broadcast(a.client, n, `m${n}`);
+      await a.client.until(() => a.client.all("ack").length === 3, "three acks");
+      await messagesOf(b.client, 3);
+      const shown = sent.map(({ frame, stored }) => ({ seq: JSON.parse(frame).seq, stored }));
+      expect(shown.filter((s) => s.seq !== undefined)).toHaveLength(6);
+      for (const { seq, stored } of shown)
+        if (seq !== undefined) expect(stored).toBeGreaterThanOrEqual(seq);
+    },
+  );
 });
 
 describe("resume", () => {
@@ -109,54 +113,62 @@ describe("resume", () => {
     expect(got.map((m) => m.seq)).toEqual([2, 3, 4, 5, 6, 7, 8]);
   });
 
-  it("a live broadcast during a replay arrives once, in seq order; the session's own never", async () => {
-    const room = freshRoom();
-    const a = await join(room, "a");
-    const stub = env.ROOMS.getByName(room);
-    // 250 missed broadcasts: the replay takes three pages and yields between them.
-    await runInDurableObject(stub, async (instance) => {
-      for (let n = 1; n <= 250; n++) await instance.publish({ type: "broadcast", data: n });
-    });
-    const frame = (data: string, id?: string) => JSON.stringify({ type: "broadcast", data, id });
-    // All in one call into the room: the resumer's socket belongs to its I/O
-    // context. The two frames land after the replay's first page, before its next.
-    const got = await runInDurableObject(stub, async (instance, state) => {
-      const query = `name=resumer&since=0&epoch=${a.welcome.epoch}`;
-      const resumer = await joinInside(instance, room, query);
-      await instance.webSocketMessage(socketOf(state, "a"), frame("live"));
-      await instance.webSocketMessage(socketOf(state, "resumer"), frame("own", "own"));
-      await resumer.next("ack");
-      await instance.webSocketMessage(socketOf(state, "a"), frame("end"));
-      await resumer.next("message", (m) => m.data === "end");
-      return resumer.all("message").map((m) => m.data);
-    });
-    expect(got).toEqual([...Array.from({ length: 250 }, (_, i) => i + 1), "live", "end"]);
-  });
+  // Drives the room object's own sockets; test/sharded/ covers the same on shards.
+  it.skipIf(SHARDED)(
+    "a live broadcast during a replay arrives once, in seq order; the session's own never",
+    async () => {
+      const room = freshRoom();
+      const a = await join(room, "a");
+      const stub = env.ROOMS.getByName(room);
+      // 250 missed broadcasts: the replay takes three pages and yields between them.
+      await runInDurableObject(stub, async (instance) => {
+        for (let n = 1; n <= 250; n++) await instance.publish({ type: "broadcast", data: n });
+      });
+      const frame = (data: string, id?: string) => JSON.stringify({ type: "broadcast", data, id });
+      // All in one call into the room: the resumer's socket belongs to its I/O
+      // context. The two frames land after the replay's first page, before its next.
+      const got = await runInDurableObject(stub, async (instance, state) => {
+        const query = `name=resumer&since=0&epoch=${a.welcome.epoch}`;
+        const resumer = await joinInside(instance, room, query);
+        await instance.webSocketMessage(socketOf(state, "a"), frame("live"));
+        await instance.webSocketMessage(socketOf(state, "resumer"), frame("own", "own"));
+        await resumer.next("ack");
+        await instance.webSocketMessage(socketOf(state, "a"), frame("end"));
+        await resumer.next("message", (m) => m.data === "end");
+        return resumer.all("message").map((m) => m.data);
+      });
+      expect(got).toEqual([...Array.from({ length: 250 }, (_, i) => i + 1), "live", "end"]);
+    },
+  );
 
-  it("closes a resume with 4000 when history moves past it, and the next resume reports the gap", async () => {
-    const room = freshRoom();
-    const a = await join(room, "a");
-    const stub = env.ROOMS.getByName(room);
-    const publish = (instance: Room, count: number) => {
-      // Not awaited: all of them land in one commit.
-      for (let n = 0; n < count; n++) void instance.publish({ type: "broadcast", data: n });
-    };
-    await runInDurableObject(stub, async (instance) => {
-      publish(instance, 350);
-      await instance.publish({ type: "broadcast", data: "last" });
-    });
-    const closed = await runInDurableObject(stub, async (instance) => {
-      const resumer = await joinInside(instance, room, `since=0&epoch=${a.welcome.epoch}`);
-      // After the replay's first page: more than HISTORY_SIZE (1000) new broadcasts.
-      publish(instance, 1001);
-      await resumer.until(() => resumer.closed !== undefined, "the close");
-      return { code: resumer.closed?.code, seen: resumer.all("message").length };
-    });
-    expect(closed.code).toBe(4000);
-    expect(closed.seen).toBeLessThan(351);
-    const again = await join(room, "", { since: closed.seen, epoch: a.welcome.epoch });
-    expect(again.welcome).toMatchObject({ recovered: false, reason: "too_many" });
-  });
+  // Drives the room object's own sockets; test/sharded/ covers the same on shards.
+  it.skipIf(SHARDED)(
+    "closes a resume with 4000 when history moves past it, and the next resume reports the gap",
+    async () => {
+      const room = freshRoom();
+      const a = await join(room, "a");
+      const stub = env.ROOMS.getByName(room);
+      const publish = (instance: Room, count: number) => {
+        // Not awaited: all of them land in one commit.
+        for (let n = 0; n < count; n++) void instance.publish({ type: "broadcast", data: n });
+      };
+      await runInDurableObject(stub, async (instance) => {
+        publish(instance, 350);
+        await instance.publish({ type: "broadcast", data: "last" });
+      });
+      const closed = await runInDurableObject(stub, async (instance) => {
+        const resumer = await joinInside(instance, room, `since=0&epoch=${a.welcome.epoch}`);
+        // After the replay's first page: more than HISTORY_SIZE (1000) new broadcasts.
+        publish(instance, 1001);
+        await resumer.until(() => resumer.closed !== undefined, "the close");
+        return { code: resumer.closed?.code, seen: resumer.all("message").length };
+      });
+      expect(closed.code).toBe(4000);
+      expect(closed.seen).toBeLessThan(351);
+      const again = await join(room, "", { since: closed.seen, epoch: a.welcome.epoch });
+      expect(again.welcome).toMatchObject({ recovered: false, reason: "too_many" });
+    },
+  );
 
   it("recovers trivially when nothing was missed", async () => {
     const room = freshRoom();

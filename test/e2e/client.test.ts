@@ -46,6 +46,7 @@ function record(client: RelayClient) {
     join: [],
     leave: [],
     presence: [],
+    occupancy: [],
     message: [],
     error: [],
     status: [],

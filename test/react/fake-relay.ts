@@ -68,7 +68,16 @@ export class FakeRelay implements RelayConnection {
     for (const peer of peers) this.peers.set(peer.id, peer);
     const limits = { maxMessageBytes: 65536, maxBatchFrames: 100 };
     const room = this.options.room;
-    this.emit("welcome", { type: "welcome", id, room, peers, seq: 0, epoch: "e", limits });
+    this.emit("welcome", {
+      type: "welcome",
+      id,
+      room,
+      peers,
+      seq: 0,
+      epoch: "e",
+      limits,
+      occupancy: peers.length + 1,
+    });
     this.setStatus({ state: "connected", attempt: 0 });
   }
 

@@ -64,6 +64,7 @@ export class FakeSocket implements SocketLike {
       id: `session-${FakeSocket.made.length}`,
       room: "r",
       peers: [],
+      occupancy: 1,
       seq: 0,
       epoch: "e1",
       limits: { maxMessageBytes: 65_536, maxBatchFrames: batching ? 100 : 1 },

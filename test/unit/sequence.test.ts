@@ -10,6 +10,7 @@ function welcome(fields: Partial<WelcomeFrame>): WelcomeFrame {
     id: "s1",
     room: "r",
     peers: [],
+    occupancy: 1,
     seq: 0,
     epoch: "e1",
     limits,

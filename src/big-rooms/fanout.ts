@@ -1,0 +1,184 @@
+/**
+ * The room's side of its shards: who is in the room through which shard (kept
+ * in the room's SQLite, so an evicted room wakes knowing its members), one
+ * downlink per shard, and the bookkeeping that makes a shard's retried or
+ * doubled uplink calls act once.
+ */
+import type { Peer } from "../frames";
+import { InOrder } from "../hooks";
+import { type Faults, Link } from "./link";
+import type { Down, DownBatch, Joiner, UpBatch, UpResult } from "./wire";
+
+/** A member whose socket is on a shard; the room reaches it through that shard's downlink. */
+export type Remote = {
+  peer: Peer;
+  scope: string;
+  shard: number;
+  address?: string;
+  /** Not announced to the others: the room was past `PRESENCE_MAX` when it joined. */
+  quiet?: true;
+  order: InOrder;
+  send(text: string): void;
+};
+
+type Row = {
+  id: string;
+  shard: number;
+  scope: string;
+  peer: string;
+  address: string | null;
+  quiet: number;
+};
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS relay_members (
+  id TEXT PRIMARY KEY, shard INTEGER NOT NULL, scope TEXT NOT NULL, peer TEXT NOT NULL,
+  address TEXT, quiet INTEGER NOT NULL)`;
+
+/** Items a downlink may queue for a shard that does not answer before it is told to start over. */
+const MAX_QUEUED = 50_000;
+
+export type ShardStub = { downlink(batch: DownBatch): Promise<void> };
+
+export class Fanout {
+  /** Which life of the room this is; a shard that sees it change knows queued items may be lost. */
+  readonly life = crypto.randomUUID();
+  readonly members = new Map<string, Remote>();
+  private readonly perShard = new Map<number, number>();
+  private readonly links = new Map<number, Link<Down, void>>();
+  private readonly lagged = new Set<number>();
+  /** The last uplink batch of each shard, answered again when it is repeated. */
+  private readonly ups = new Map<
+    number,
+    { life: string; seq: number; result: Promise<UpResult> }
+  >();
+  private created = false;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly shard: (index: number) => ShardStub,
+    private readonly faults: Faults | undefined,
+    /** When a turn's items are all queued: the room's turn ends after its log's commit. */
+    private readonly schedule: (run: () => void) => void,
+  ) {
+    const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'relay_members'").toArray();
+    if (exists.length === 0) return;
+    this.created = true;
+    for (const row of sql.exec<Row>("SELECT * FROM relay_members")) {
+      const joiner: Joiner = { peer: JSON.parse(row.peer) as Peer, scope: row.scope };
+      if (row.address !== null) joiner.address = row.address;
+      this.track(joiner, row.shard, row.quiet === 1);
+    }
+  }
+
+  /** How many sessions each shard holds, by index. */
+  get shards(): { index: number; sessions: number }[] {
+    return [...this.perShard].map(([index, sessions]) => ({ index, sessions }));
+  }
+
+  /**
+   * Takes a shard's uplink batch once: a repeat gets the first answer. A new
+   * life of the shard that says what it holds ends the sessions it lost.
+   */
+  receive(
+    batch: UpBatch,
+    act: (batch: UpBatch, lost: Remote[]) => Promise<UpResult>,
+  ): Promise<UpResult> {
+    const last = this.ups.get(batch.shard);
+    if (last && last.life === batch.life && batch.seq <= last.seq) return last.result;
+    const held = batch.holds && new Set(batch.holds);
+    const lost = held
+      ? [...this.members.values()].filter((m) => m.shard === batch.shard && !held.has(m.peer.id))
+      : [];
+    const result = act(batch, lost);
+    this.ups.set(batch.shard, { life: batch.life, seq: batch.seq, result });
+    return result;
+  }
+
+  add(joiner: Joiner, shard: number, quiet: boolean): Remote {
+    if (!this.created) this.sql.exec(SCHEMA);
+    this.created = true;
+    this.sql.exec(
+      "INSERT OR REPLACE INTO relay_members VALUES (?, ?, ?, ?, ?, ?)",
+      joiner.peer.id,
+      shard,
+      joiner.scope,
+      JSON.stringify(joiner.peer),
+      joiner.address ?? null,
+      quiet ? 1 : 0,
+    );
+    return this.track(joiner, shard, quiet);
+  }
+
+  /** Keeps a member's new presence state where an eviction cannot lose it. */
+  update(member: Remote): void {
+    const peer = JSON.stringify(member.peer);
+    this.sql.exec("UPDATE relay_members SET peer = ? WHERE id = ?", peer, member.peer.id);
+  }
+
+  remove(id: string): Remote | undefined {
+    const member = this.members.get(id);
+    if (!member) return undefined;
+    this.members.delete(id);
+    const left = (this.perShard.get(member.shard) ?? 1) - 1;
+    if (left > 0) this.perShard.set(member.shard, left);
+    else this.perShard.delete(member.shard);
+    this.sql.exec("DELETE FROM relay_members WHERE id = ?", id);
+    return member;
+  }
+
+  /** A broadcast, for every shard that holds someone. */
+  broadcast(seq: number, from: string, text: string): void {
+    const row = { seq, sender: from, frame: text };
+    for (const shard of this.perShard.keys()) this.push(shard, { kind: "broadcast", row });
+  }
+
+  /** A notice for every session but `except`. */
+  all(text: string, except?: string): void {
+    for (const shard of this.perShard.keys()) this.push(shard, { kind: "all", text, except });
+  }
+
+  push(shard: number, item: Down): void {
+    const link = this.link(shard);
+    if (link.queued >= MAX_QUEUED) {
+      // A shard this far behind cannot catch up from its queue: its sessions resume instead.
+      link.discard();
+      this.lagged.add(shard);
+    }
+    link.push(item);
+  }
+
+  private track(joiner: Joiner, shard: number, quiet: boolean): Remote {
+    const member: Remote = {
+      peer: joiner.peer,
+      scope: joiner.scope,
+      shard,
+      order: new InOrder(),
+      send: (text) => this.push(shard, { kind: "to", to: joiner.peer.id, text }),
+    };
+    if (joiner.address !== undefined) member.address = joiner.address;
+    if (quiet) member.quiet = true;
+    this.members.set(joiner.peer.id, member);
+    this.perShard.set(shard, (this.perShard.get(shard) ?? 0) + 1);
+    return member;
+  }
+
+  private link(shard: number): Link<Down, void> {
+    let link = this.links.get(shard);
+    if (!link) {
+      link = new Link<Down, void>({
+        name: `down-${shard}`,
+        faults: this.faults,
+        schedule: this.schedule,
+        call: (batch) => {
+          const lagged = this.lagged.has(shard) ? (true as const) : undefined;
+          return this.shard(shard).downlink({ life: this.life, lagged, ...batch });
+        },
+        delivered: () => this.lagged.delete(shard),
+        // Its sessions lost what the batch carried; the next batch tells the shard so.
+        lost: () => this.lagged.add(shard),
+      });
+      this.links.set(shard, link);
+    }
+    return link;
+  }
+}

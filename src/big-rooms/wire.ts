@@ -1,0 +1,68 @@
+/**
+ * What a room and its shards say to each other: one batch type per direction
+ * of a link, both plain data so RPC can clone them. Client data travels as
+ * JSON text, never as nested objects: structured clone overflows on data
+ * nested a few thousand deep, which a client may legally send.
+ */
+
+import type { Refusal } from "../auth";
+import type { Peer } from "../frames";
+
+/** A session as a shard tells the room of it. */
+export type Joiner = {
+  peer: Peer;
+  scope: string;
+  address?: string;
+  /** The socket batches frames (`edge-relay.ndjson`). */
+  batched?: true;
+  since?: number;
+  epoch?: string;
+};
+
+/** Shard to room, in the order things happened on the shard. */
+export type Up =
+  | { kind: "join"; joiner: Joiner }
+  /** One client frame that passed the shard's parser and rate limit, as JSON text. */
+  | { kind: "frame"; from: string; text: string }
+  | { kind: "leave"; id: string }
+  /**
+   * An answer the shard gave itself (a bad frame, a rate limit), sent back
+   * down through the room so it keeps its place among the room's answers.
+   */
+  | { kind: "answer"; to: string; text: string };
+
+export type UpBatch = {
+  shard: number;
+  /** Which life of the shard sends: a new one means the old one's sessions are gone. */
+  life: string;
+  /** Counts this life's batches; a retry repeats it, and is answered without acting twice. */
+  seq: number;
+  /** On a life's first batch: the sessions it holds (from socket attachments). */
+  holds?: string[];
+  events: Up[];
+};
+
+/** The room's answer: which joins it refused, and which life of the room answered. */
+export type UpResult = { life: string; refused: Record<string, Refusal> };
+
+/** Room to shard, in the room's one order. */
+export type Down =
+  | { kind: "broadcast"; row: LogRow }
+  /** A notice (join, leave, presence, occupancy) for every session but `except`. */
+  | { kind: "all"; text: string; except?: string }
+  /** An ack, an error or a direct message for one session. */
+  | { kind: "to"; to: string; text: string }
+  /** A session's welcome, its place in the log, and where its replay starts. */
+  | { kind: "welcome"; to: string; text: string; seq: number; replayFrom?: number }
+  | { kind: "close"; to: string; code: number; reason: string };
+
+export type DownBatch = {
+  life: string;
+  seq: number;
+  /** The queue overflowed and was dropped: the shard's sessions must resume. */
+  lagged?: true;
+  items: Down[];
+};
+
+/** A page of the room's log, as a shard reads it to fill a gap or a resume. */
+export type LogRow = { seq: number; sender: string; frame: string };
