@@ -30,7 +30,11 @@ export type Authorize<E> = (
   room: string,
 ) => Identity | Response | undefined | Promise<Identity | Response | undefined>;
 
-export type RelayOptions<E extends object, R extends Room<E> = Room<E>> = {
+export type RelayOptions<
+  E extends object,
+  R extends Room<E> = Room<E>,
+  D extends Document<E> = Document<E>,
+> = {
   /** The namespace of your Room class (or a subclass of it). */
   rooms: (env: E) => DurableObjectNamespace<R>;
   /** Who may connect. Default: `jwt()`, which checks `?token=` when `AUTH_SECRET` is set. */
@@ -41,8 +45,8 @@ export type RelayOptions<E extends object, R extends Room<E> = Room<E>> = {
   adminToken?: (env: E) => string | undefined;
   /** Upgrades per client address. Default: the `UPGRADES` binding, if the Worker has one. */
   upgrades?: (env: E) => RateLimit | undefined;
-  /** The namespace of the `Document` class, to serve Yjs documents under `/docs`. */
-  documents?: (env: E) => DurableObjectNamespace<Document>;
+  /** The namespace of the `Document` class (or a subclass), to serve Yjs documents under `/docs`. */
+  documents?: (env: E) => DurableObjectNamespace<D>;
 };
 
 const MAX_NAME_CHARS = 64;
@@ -55,9 +59,11 @@ const MAX_NAME_CHARS = 64;
  * app.route("/realtime", relay({ rooms: (env) => env.CHAT, authorize: myAuthorize }));
  * export default app;
  */
-export function relay<E extends object, R extends Room<E> = Room<E>>(
-  options: RelayOptions<E, R>,
-): Hono<{ Bindings: E }> {
+export function relay<
+  E extends object,
+  R extends Room<E> = Room<E>,
+  D extends Document<E> = Document<E>,
+>(options: RelayOptions<E, R, D>): Hono<{ Bindings: E }> {
   const authorize = options.authorize ?? jwt<E>();
   const origins = options.origins ?? ((env: E) => allowedOrigins(env));
   const upgrades = options.upgrades ?? ((env: E) => read(env, "UPGRADES") as RateLimit | undefined);
