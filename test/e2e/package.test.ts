@@ -56,7 +56,7 @@ describe("a fresh Worker project that installed the tarball", () => {
     // The example's tsconfig: strict, exactOptionalPropertyTypes, noUncheckedIndexedAccess, no skipLibCheck.
     const { stdout } = await run("npm", ["run", "--silent", "check"], { cwd: consumer.dir });
     expect(stdout).toBe("");
-  }, 60_000);
+  }, 120_000);
 
   it("bundles with wrangler deploy --dry-run", async () => {
     const wrangler = join(consumer.dir, "node_modules/.bin/wrangler");
@@ -65,7 +65,7 @@ describe("a fresh Worker project that installed the tarball", () => {
       cwd: consumer.dir,
     });
     expect(stdout).toContain("env.CHAT (ChatRoom)");
-  }, 60_000);
+  }, 120_000);
 
   it("imports edge-relay/client and edge-relay/react in Node as the README shows", async () => {
     const line = readmeImport();
@@ -95,7 +95,7 @@ describe("a fresh Worker project that installed the tarball", () => {
     const tsc = join(consumer.dir, "node_modules/.bin/tsc");
     const { stdout } = await run(tsc, ["--noEmit", ...strict, ...node, file]);
     expect(stdout).toBe("");
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("the example Worker, under wrangler dev against that install", () => {
