@@ -13,7 +13,8 @@ export class RelayStore {
   readonly client = new Slice<RelayConnection | undefined>(undefined);
   readonly peers = new Slice<readonly Peer[]>([]);
   readonly messages = new Slice<readonly Message[]>([]);
-  readonly status = new Slice<Status>({ state: "connecting", attempt: 0 });
+  // Annotated, so the declaration names `Status` instead of spelling out a path into the client's.
+  readonly status: Slice<Status> = new Slice({ state: "connecting", attempt: 0 });
   /** This session's own presence state, as last set here. */
   readonly presence = new Slice<Json | undefined>(undefined);
   private presenceInFlight = 0;

@@ -15,6 +15,7 @@
  */
 import type { Limits } from "./config";
 import type { ResumeFailure } from "./frames";
+import { moveUnderPrefix } from "./tables";
 
 export type Resume = { recovered: true } | { recovered: false; reason: ResumeFailure };
 export type Stored = { seq: number; sender: string; frame: string };
@@ -22,15 +23,18 @@ export type Stored = { seq: number; sender: string; frame: string };
 type Row = Stored & { at: number };
 type Seen = { scope: string; id: string; seq: number | null; at: number };
 
+const SEEN_INDEX = "CREATE INDEX IF NOT EXISTS relay_seen_at ON relay_seen (at);";
 const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS meta (epoch TEXT NOT NULL, seq INTEGER NOT NULL);
-  CREATE TABLE IF NOT EXISTS history (
+  CREATE TABLE IF NOT EXISTS relay_meta (epoch TEXT NOT NULL, seq INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS relay_history (
     seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, sender TEXT NOT NULL, frame TEXT NOT NULL);
-  CREATE TABLE IF NOT EXISTS seen (
+  CREATE TABLE IF NOT EXISTS relay_seen (
     scope TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER, at INTEGER NOT NULL,
     PRIMARY KEY (scope, id));
-  CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
+  ${SEEN_INDEX}
 `;
+/** The names rooms created before the `relay_` prefix have (src/tables.ts). */
+const UNPREFIXED = { meta: "relay_meta", history: "relay_history", seen: "relay_seen" };
 
 /** Expired rows are swept at most this often, off the per-message path. */
 const SWEEP_MS = 1000;
@@ -48,9 +52,13 @@ export class RoomLog {
     private readonly sql: SqlStorage,
     private readonly limits: Limits,
   ) {
-    const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'meta'").toArray().length;
-    if (exists)
-      this.state = sql.exec<{ epoch: string; seq: number }>("SELECT epoch, seq FROM meta").one();
+    if (moveUnderPrefix(sql, UNPREFIXED)) sql.exec(`DROP INDEX IF EXISTS seen_at; ${SEEN_INDEX}`);
+    const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'relay_meta'").toArray();
+    if (exists.length > 0) {
+      this.state = sql
+        .exec<{ epoch: string; seq: number }>("SELECT epoch, seq FROM relay_meta")
+        .one();
+    }
   }
 
   /** The epoch, or null for a room that was never used. */
@@ -73,7 +81,7 @@ export class RoomLog {
     if (!this.state) {
       this.sql.exec(SCHEMA);
       this.state = { epoch: crypto.randomUUID(), seq: 0 };
-      this.sql.exec("INSERT INTO meta (epoch, seq) VALUES (?, 0)", this.state.epoch);
+      this.sql.exec("INSERT INTO relay_meta (epoch, seq) VALUES (?, 0)", this.state.epoch);
     }
     return this.state;
   }
@@ -102,7 +110,7 @@ export class RoomLog {
     if (!this.state || this.limits.historySize === 0) return [];
     return this.sql
       .exec<Stored>(
-        "SELECT seq, sender, frame FROM history WHERE seq > ? AND at >= ? ORDER BY seq LIMIT ?",
+        "SELECT seq, sender, frame FROM relay_history WHERE seq > ? AND at >= ? ORDER BY seq LIMIT ?",
         Math.max(after, this.seq - this.limits.historySize),
         this.horizon(now),
         limit,
@@ -117,7 +125,7 @@ export class RoomLog {
     if (pending) return { seq: pending.seq };
     return this.sql
       .exec<{ seq: number | null }>(
-        "SELECT seq FROM seen WHERE scope = ? AND id = ? AND at >= ?",
+        "SELECT seq FROM relay_seen WHERE scope = ? AND id = ? AND at >= ?",
         scope,
         id,
         now - this.limits.dedupSeconds * 1000,
@@ -158,10 +166,10 @@ export class RoomLog {
     this.batch = undefined;
     const now = Date.now();
     state.seq = batch.seq;
-    this.sql.exec("UPDATE meta SET seq = ?", batch.seq);
+    this.sql.exec("UPDATE relay_meta SET seq = ?", batch.seq);
     for (const row of batch.rows) {
       this.sql.exec(
-        "INSERT INTO history VALUES (?, ?, ?, ?)",
+        "INSERT INTO relay_history VALUES (?, ?, ?, ?)",
         row.seq,
         row.at,
         row.sender,
@@ -170,14 +178,14 @@ export class RoomLog {
     }
     for (const seen of batch.seen.values()) {
       this.sql.exec(
-        "INSERT OR REPLACE INTO seen VALUES (?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO relay_seen VALUES (?, ?, ?, ?)",
         seen.scope,
         seen.id,
         seen.seq,
         seen.at,
       );
     }
-    this.sql.exec("DELETE FROM history WHERE seq <= ?", batch.seq - this.limits.historySize);
+    this.sql.exec("DELETE FROM relay_history WHERE seq <= ?", batch.seq - this.limits.historySize);
     this.sweep(now);
     for (const then of batch.waiting) then();
   }
@@ -189,8 +197,8 @@ export class RoomLog {
   private sweep(now: number): void {
     if (now - this.lastSweep < SWEEP_MS) return;
     this.lastSweep = now;
-    this.sql.exec("DELETE FROM history WHERE at < ?", this.horizon(now));
-    this.sql.exec("DELETE FROM seen WHERE at < ?", now - this.limits.dedupSeconds * 1000);
+    this.sql.exec("DELETE FROM relay_history WHERE at < ?", this.horizon(now));
+    this.sql.exec("DELETE FROM relay_seen WHERE at < ?", now - this.limits.dedupSeconds * 1000);
   }
 }
 

@@ -32,7 +32,11 @@ export type Authorize<E> = (
   room: string,
 ) => Identity | Response | undefined | Promise<Identity | Response | undefined>;
 
-export type RelayOptions<E extends object, R extends Room<E> = Room<E>> = {
+export type RelayOptions<
+  E extends object,
+  R extends Room<E> = Room<E>,
+  D extends Document<E> = Document<E>,
+> = {
   /** The namespace of your Room class (or a subclass of it). */
   rooms: (env: E) => DurableObjectNamespace<R>;
   /** Who may connect. Default: `jwt()`, which checks `?token=` when `AUTH_SECRET` is set. */
@@ -47,9 +51,9 @@ export type RelayOptions<E extends object, R extends Room<E> = Room<E>> = {
    * The namespace of the `Shard` class, for rooms too big for one object
    * (docs/large-rooms.md). Default: the `SHARDS` binding, if the Worker has one.
    */
-  shards?: (env: E) => DurableObjectNamespace<Shard> | undefined;
-  /** The namespace of the `Document` class, to serve Yjs documents under `/docs`. */
-  documents?: (env: E) => DurableObjectNamespace<Document>;
+  shards?: (env: E) => DurableObjectNamespace<Shard<E>> | undefined;
+  /** The namespace of the `Document` class (or a subclass), to serve Yjs documents under `/docs`. */
+  documents?: (env: E) => DurableObjectNamespace<D>;
 };
 
 const MAX_NAME_CHARS = 64;
@@ -62,16 +66,18 @@ const MAX_NAME_CHARS = 64;
  * app.route("/realtime", relay({ rooms: (env) => env.CHAT, authorize: myAuthorize }));
  * export default app;
  */
-export function relay<E extends object, R extends Room<E> = Room<E>>(
-  options: RelayOptions<E, R>,
-): Hono<{ Bindings: E }> {
+export function relay<
+  E extends object,
+  R extends Room<E> = Room<E>,
+  D extends Document<E> = Document<E>,
+>(options: RelayOptions<E, R, D>): Hono<{ Bindings: E }> {
   const authorize = options.authorize ?? jwt<E>();
   const origins = options.origins ?? ((env: E) => allowedOrigins(env));
   const upgrades = options.upgrades ?? ((env: E) => read(env, "UPGRADES") as RateLimit | undefined);
   const adminToken = options.adminToken ?? ((env: E) => secret(env, "ADMIN_TOKEN"));
   const shards =
     options.shards ??
-    ((env: E) => read(env, "SHARDS") as DurableObjectNamespace<Shard> | undefined);
+    ((env: E) => read(env, "SHARDS") as DurableObjectNamespace<Shard<E>> | undefined);
   const app = new Hono<{ Bindings: E }>();
 
   app.get("/health", (c) => c.json({ ok: true }));

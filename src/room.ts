@@ -86,7 +86,7 @@ const REPLAY_PAGE = 100;
  *   }
  * }
  */
-export class Room<E extends object = Env> extends DurableObject<E> {
+export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   /** Limits that override the `[vars]`, for a subclass that wants them in code. */
   static limits: Partial<Limits> = {};
   /** The namespace of the shards a big room spreads over; without one, a room never shards. */

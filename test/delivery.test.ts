@@ -52,6 +52,55 @@ describe("sequence numbers", () => {
     expect(c.welcome).toMatchObject({ seq: 4, epoch: a.welcome.epoch, recovered: true });
     expect((await messagesOf(c.client, 3)).map((m) => m.data)).toEqual([2, 3, 4]);
   });
+
+  it("a room stored before the relay_ prefix keeps its epoch, history and seen ids", async () => {
+    const room = freshRoom();
+    const stub = env.ROOMS.getByName(room);
+    // The tables as rooms deployed before the prefix have them.
+    await runInDurableObject(stub, (_room, { storage: { sql } }) => {
+      sql.exec(`
+        CREATE TABLE meta (epoch TEXT NOT NULL, seq INTEGER NOT NULL);
+        CREATE TABLE history (
+          seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, sender TEXT NOT NULL, frame TEXT NOT NULL);
+        CREATE TABLE seen (
+          scope TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER, at INTEGER NOT NULL,
+          PRIMARY KEY (scope, id));
+        CREATE INDEX seen_at ON seen (at);`);
+      sql.exec("INSERT INTO meta VALUES ('old-epoch', 2)");
+      for (const seq of [1, 2]) {
+        const frame = JSON.stringify({
+          type: "message",
+          from: "s1",
+          data: `old ${seq}`,
+          ts: 1,
+          seq,
+        });
+        sql.exec("INSERT INTO history VALUES (?, ?, 's1', ?)", seq, Date.now(), frame);
+      }
+      sql.exec("INSERT INTO seen VALUES ('client:c1', 'm2', 2, ?)", Date.now());
+    });
+    await evictDurableObject(stub);
+
+    const c = await join(room, "", { since: 0, epoch: "old-epoch", client: "c1" });
+    expect(c.welcome).toMatchObject({ seq: 2, epoch: "old-epoch", recovered: true });
+    expect((await messagesOf(c.client, 2)).map((m) => m.data)).toEqual(["old 1", "old 2"]);
+    broadcast(c.client, "again", "m2");
+    expect(await c.client.next("ack")).toMatchObject({ id: "m2", seq: 2, duplicate: true });
+    broadcast(c.client, "new", "m3");
+    expect(await c.client.next("ack", (ack) => ack.id === "m3")).toMatchObject({ seq: 3 });
+    const names = await runInDurableObject(stub, (_room, state) =>
+      state.storage.sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master")
+        .toArray()
+        .map((row) => row.name)
+        .filter((name) => !name.startsWith("_cf_") && !name.startsWith("sqlite_")),
+    );
+    const tables = ["relay_history", "relay_meta", "relay_seen", "relay_seen_at"];
+    // A sharded room also keeps who is on which shard.
+    expect(names.sort()).toEqual(
+      SHARDED ? [...tables.slice(0, 2), "relay_members", ...tables.slice(2)].sort() : tables,
+    );
+  });
 });
 
 describe("stored before shown", () => {
@@ -67,7 +116,7 @@ describe("stored before shown", () => {
       const sent = await runInDurableObject(stub, (_room, state) => {
         const log: { frame: string; stored: number }[] = [];
         const storedSeq = () =>
-          state.storage.sql.exec<{ seq: number }>("SELECT seq FROM meta").one().seq;
+          state.storage.sql.exec<{ seq: number }>("SELECT seq FROM relay_meta").one().seq;
         for (const ws of state.getWebSockets()) {
           const send = ws.send.bind(ws);
           ws.send = (frame) => {

@@ -53,7 +53,7 @@ describe("the room log", () => {
     await withStorage(async (sql) => {
       const log = new RoomLog(sql, DEFAULT_LIMITS);
       log.open();
-      const storedSeq = () => sql.exec<{ seq: number }>("SELECT seq FROM meta").one().seq;
+      const storedSeq = () => sql.exec<{ seq: number }>("SELECT seq FROM relay_meta").one().seq;
       const seenBy: number[] = [];
       log.append(1, "s", "one", Date.now());
       log.whenStored(() => seenBy.push(storedSeq()));

@@ -45,6 +45,7 @@ describe("presence", () => {
     // Bob's own join would have reached him before the next one.
     const cy = await join(room, "cy");
     await bob.client.next("join");
+    await ada.client.next("join", (f) => f.peer.id === cy.welcome.id);
     expect(bob.client.all("join").map((f) => f.peer.id)).toEqual([cy.welcome.id]);
     expect(ada.client.all("join").map((f) => f.peer.id)).toEqual([bob.welcome.id, cy.welcome.id]);
   });

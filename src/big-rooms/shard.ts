@@ -58,7 +58,7 @@ export type RoomStub = {
  *   static rooms = (env: Env) => env.CHAT;
  * }
  */
-export class Shard<E extends object = object> extends DurableObject<E> {
+export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
   /** The namespace of the room this shard serves. */
   static rooms: (env: never) => unknown = (env: object) => read(env, "ROOMS");
 

@@ -32,7 +32,7 @@ type Attachment = { owned: OwnedEntry[] };
 
 type Socket = { ws: WebSocket; outlet: Outlet; limiter: RateLimiter };
 
-export class Document extends DurableObject<Env> {
+export class Document<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly sockets = new Map<WebSocket, Socket>();
   private readonly awareness = new Awareness();
   private readonly limits: Limits;
@@ -44,7 +44,7 @@ export class Document extends DurableObject<Env> {
   /** Updates applied this turn, waiting for its one commit, with who sent each. */
   private batch: { updates: Uint8Array[]; senders: Socket[]; waiting: (() => void)[] } | undefined;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
     this.limits = readLimits(env);
     this.docLimits = readDocLimits(env);

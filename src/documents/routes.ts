@@ -13,16 +13,16 @@ import type { Authorize } from "../relay";
 import { CLOSE, closedSocket } from "./close";
 import type { Document } from "./document";
 
-export type DocumentRouteOptions<E> = {
-  docs: (env: E) => DurableObjectNamespace<Document>;
+export type DocumentRouteOptions<E extends object, D extends Document<E>> = {
+  docs: (env: E) => DurableObjectNamespace<D>;
   authorize: Authorize<E>;
   origins: (env: E) => string[];
   adminToken: (env: E) => string | undefined;
 };
 
 /** The `/docs` routes over the documents of `docs`, with the relay's own checks. */
-export function documentRoutes<E extends object>(
-  options: DocumentRouteOptions<E>,
+export function documentRoutes<E extends object, D extends Document<E>>(
+  options: DocumentRouteOptions<E, D>,
 ): Hono<{ Bindings: E }> {
   const documents = new Hono<{ Bindings: E }>();
 

@@ -9,6 +9,7 @@
  * that never existed leaves no trace.
  */
 import * as Y from "yjs";
+import { moveUnderPrefix } from "../tables";
 
 /** Each row stays well under the storage's 2 MB per-value limit. */
 export const CHUNK_BYTES = 512 * 1024;
@@ -16,6 +17,9 @@ export const CHUNK_BYTES = 512 * 1024;
 export const MAX_LOG_UPDATES = 500;
 /** …or more bytes than the snapshot (and at least this many). */
 export const MIN_LOG_BYTES = 64 * 1024;
+
+/** The names documents created before the `relay_` prefix have (src/tables.ts). */
+const UNPREFIXED = { doc_snapshot: "relay_doc_snapshot", doc_updates: "relay_doc_updates" };
 
 export class DocStore {
   private sizes: { snapshot: number; log: number; updates: number } | undefined;
@@ -25,12 +29,15 @@ export class DocStore {
   constructor(
     private readonly sql: SqlStorage,
     private readonly maxDocBytes: number,
-  ) {}
+  ) {
+    moveUnderPrefix(sql, UNPREFIXED);
+  }
 
   /** Whether anything was ever stored. */
   exists(): boolean {
     return (
-      this.sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'doc_snapshot'").toArray().length > 0
+      this.sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'relay_doc_snapshot'").toArray()
+        .length > 0
     );
   }
 
@@ -42,7 +49,7 @@ export class DocStore {
       const snapshot = this.snapshot();
       if (snapshot.byteLength > 0) Y.applyUpdate(doc, snapshot);
       for (const row of this.sql.exec<{ data: ArrayBuffer }>(
-        "SELECT data FROM doc_updates ORDER BY seq",
+        "SELECT data FROM relay_doc_updates ORDER BY seq",
       )) {
         Y.applyUpdate(doc, new Uint8Array(row.data));
       }
@@ -81,14 +88,14 @@ export class DocStore {
       return;
     }
     this.ensureTables();
-    this.sql.exec("INSERT INTO doc_updates (data) VALUES (?)", bufferOf(update));
+    this.sql.exec("INSERT INTO relay_doc_updates (data) VALUES (?)", bufferOf(update));
     sizes.log = logBytes;
     sizes.updates += 1;
   }
 
   private snapshot(): Uint8Array {
     const parts = this.sql
-      .exec<{ data: ArrayBuffer }>("SELECT data FROM doc_snapshot ORDER BY part")
+      .exec<{ data: ArrayBuffer }>("SELECT data FROM relay_doc_snapshot ORDER BY part")
       .toArray()
       .map((row) => new Uint8Array(row.data));
     return concat(parts);
@@ -96,11 +103,15 @@ export class DocStore {
 
   private replace(state: Uint8Array): void {
     this.ensureTables();
-    this.sql.exec("DELETE FROM doc_snapshot");
-    this.sql.exec("DELETE FROM doc_updates");
+    this.sql.exec("DELETE FROM relay_doc_snapshot");
+    this.sql.exec("DELETE FROM relay_doc_updates");
     for (let part = 0, at = 0; at < state.byteLength; part++, at += CHUNK_BYTES) {
       const chunk = state.subarray(at, at + CHUNK_BYTES);
-      this.sql.exec("INSERT INTO doc_snapshot (part, data) VALUES (?, ?)", part, bufferOf(chunk));
+      this.sql.exec(
+        "INSERT INTO relay_doc_snapshot (part, data) VALUES (?, ?)",
+        part,
+        bufferOf(chunk),
+      );
     }
     this.sizes = { snapshot: state.byteLength, log: 0, updates: 0 };
     this.compactNext = false;
@@ -113,11 +124,13 @@ export class DocStore {
       return this.sizes;
     }
     const [snapshot] = this.sql
-      .exec<{ bytes: number }>("SELECT COALESCE(SUM(LENGTH(data)), 0) AS bytes FROM doc_snapshot")
+      .exec<{ bytes: number }>(
+        "SELECT COALESCE(SUM(LENGTH(data)), 0) AS bytes FROM relay_doc_snapshot",
+      )
       .toArray();
     const [log] = this.sql
       .exec<{ bytes: number; updates: number }>(
-        "SELECT COALESCE(SUM(LENGTH(data)), 0) AS bytes, COUNT(*) AS updates FROM doc_updates",
+        "SELECT COALESCE(SUM(LENGTH(data)), 0) AS bytes, COUNT(*) AS updates FROM relay_doc_updates",
       )
       .toArray();
     this.sizes = {
@@ -130,8 +143,8 @@ export class DocStore {
 
   private ensureTables(): void {
     this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS doc_snapshot (part INTEGER PRIMARY KEY, data BLOB NOT NULL);
-      CREATE TABLE IF NOT EXISTS doc_updates (seq INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS relay_doc_snapshot (part INTEGER PRIMARY KEY, data BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS relay_doc_updates (seq INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL);
     `);
   }
 }

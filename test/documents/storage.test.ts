@@ -16,9 +16,9 @@ function stored(name: string): Promise<{ updates: number; bytes: number }> {
   return runInDurableObject(env.DOCS.getByName(name), (_instance, state) => {
     const [row] = state.storage.sql
       .exec<{ updates: number; bytes: number }>(
-        `SELECT (SELECT COUNT(*) FROM doc_updates) AS updates,
-                (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM doc_updates)
-              + (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM doc_snapshot) AS bytes`,
+        `SELECT (SELECT COUNT(*) FROM relay_doc_updates) AS updates,
+                (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM relay_doc_updates)
+              + (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM relay_doc_snapshot) AS bytes`,
       )
       .toArray();
     return row ?? { updates: 0, bytes: 0 };
@@ -91,13 +91,38 @@ describe("a document's storage", () => {
     expect(doc.getText("t").toString()).toBe("exported");
   });
 
+  it("keeps a document stored before the relay_ prefix", async () => {
+    const name = freshDoc();
+    const stub = env.DOCS.getByName(name);
+    const old = new Y.Doc();
+    old.getText("t").insert(0, "written before the prefix");
+    // The tables as documents deployed before the prefix have them.
+    await runInDurableObject(stub, (_instance, { storage: { sql } }) => {
+      sql.exec(`
+        CREATE TABLE doc_snapshot (part INTEGER PRIMARY KEY, data BLOB NOT NULL);
+        CREATE TABLE doc_updates (seq INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL);`);
+      sql.exec(
+        "INSERT INTO doc_updates (data) VALUES (?)",
+        Y.encodeStateAsUpdate(old).slice().buffer,
+      );
+    });
+    await evictDurableObject(stub);
+
+    const peer = await Peer.open(name);
+    await peer.until(() => peer.text === "written before the prefix", "the stored text");
+    peer.insert("!");
+    const later = await Peer.open(name);
+    await later.until(() => later.text.endsWith("!"), "the new update");
+    expect(await stored(name)).toMatchObject({ updates: 2 });
+  });
+
   it("answers 404 for a document that never existed, and creates nothing", async () => {
     const name = freshDoc();
     expect((await snapshot(name)).status).toBe(404);
     const tables = await runInDurableObject(env.DOCS.getByName(name), (_i, state) =>
       state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray(),
     );
-    expect(tables.filter((t) => String(t.name).startsWith("doc_"))).toEqual([]);
+    expect(tables.filter((t) => String(t.name).startsWith("relay_"))).toEqual([]);
   });
 
   it("refuses the snapshot API without the admin token", async () => {

@@ -1,14 +1,23 @@
 /**
- * The client library (and its React hooks) as a user gets it: by its package name, right after
- * `npm install` (whose `prepare` script builds it), with the import line the
- * README shows, in plain Node and in TypeScript.
+ * The package as a user installs it: packed, installed into a fresh copy of
+ * examples/chat-rules (test/e2e/consumer.ts), type-checked there under strict
+ * options, bundled by wrangler, its client and hooks imported by name, and the
+ * example Worker run under `wrangler dev` against that install.
  */
-import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { promisify } from "node:util";
-import { expect, it } from "vitest";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Consumer, exportTargets, installConsumer, run } from "./consumer";
+import { type DevServer, startWranglerDev } from "./wrangler";
+import { refusedUpgrade, until, WsClient } from "./ws-client";
 
-const run = promisify(execFile);
+let consumer: Consumer;
+
+beforeAll(async () => {
+  consumer = await installConsumer();
+}, 180_000);
+
+afterAll(() => consumer?.remove());
 
 /** The README's own import line, so the test follows the README. */
 function readmeImport(): string {
@@ -17,50 +26,127 @@ function readmeImport(): string {
   return line[0];
 }
 
-it("imports edge-relay/client in Node as the README shows", async () => {
-  const line = readmeImport();
-  expect(line).toBe('import { connect } from "edge-relay/client";');
-  const script = `${line}\nconsole.log(typeof connect);`;
-  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script]);
-  expect(stdout.trim()).toBe("function");
+describe("the tarball", () => {
+  it("holds every file package.json's exports point at", () => {
+    const { packed } = consumer;
+    // Printed, not asserted line by line: the list a reviewer reads before a release.
+    const list = packed.files.map((file) => `  ${String(file.size).padStart(7)}  ${file.path}`);
+    process.stdout.write(
+      `${packed.filename}: ${packed.files.length} files, ${packed.size} bytes packed, ` +
+        `${packed.unpackedSize} unpacked\n${list.join("\n")}\n`,
+    );
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { exports: unknown };
+    const paths = packed.files.map((file) => file.path);
+    const targets = exportTargets(pkg.exports);
+    expect(targets.length).toBeGreaterThanOrEqual(6);
+    expect(targets.filter((target) => !paths.includes(target))).toEqual([]);
+  });
+
+  it("holds only the built library, its docs, license and manifest", () => {
+    const needed =
+      /^(dist-(client|react|server)\/.+\.(js|d\.ts)|docs\/[\w-]+\.md|README\.md|LICENSE|package\.json)$/;
+    expect(
+      consumer.packed.files.map((file) => file.path).filter((path) => !needed.test(path)),
+    ).toEqual([]);
+  });
 });
 
-it("types edge-relay/client for a TypeScript user", { timeout: 60_000 }, async () => {
-  // Inside the package, so the name resolves through package.json's exports.
-  mkdirSync("test-results", { recursive: true });
-  const file = "test-results/uses-client.ts";
-  writeFileSync(
-    file,
-    `${readmeImport()}\nexport const relay = connect("http://127.0.0.1:1", { room: "r", name: "n" });\n` +
-      "export const state: string = relay.status.state;\n",
-  );
-  const tsc = ["--noEmit", "--strict", "--skipLibCheck", "--module", "nodenext"];
-  const { stdout } = await run("node_modules/.bin/tsc", [...tsc, "--lib", "es2022,dom", file]);
-  expect(stdout).toBe("");
+describe("a fresh Worker project that installed the tarball", () => {
+  it("type-checks strictly with a module-local Env, the package's declarations included", async () => {
+    // The example's tsconfig: strict, exactOptionalPropertyTypes, noUncheckedIndexedAccess, no skipLibCheck.
+    const { stdout } = await run("npm", ["run", "--silent", "check"], { cwd: consumer.dir });
+    expect(stdout).toBe("");
+  }, 120_000);
+
+  it("bundles with wrangler deploy --dry-run", async () => {
+    const wrangler = join(consumer.dir, "node_modules/.bin/wrangler");
+    const outdir = join(consumer.dir, "..", "bundle");
+    const { stdout } = await run(wrangler, ["deploy", "--dry-run", "--outdir", outdir], {
+      cwd: consumer.dir,
+    });
+    expect(stdout).toContain("env.CHAT (ChatRoom)");
+  }, 120_000);
+
+  it("imports edge-relay/client and edge-relay/react in Node as the README shows", async () => {
+    const line = readmeImport();
+    expect(line).toBe('import { connect } from "edge-relay/client";');
+    const script = `${line}\nimport { RelayProvider } from "edge-relay/react";\nconsole.log(typeof connect, typeof RelayProvider);`;
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: consumer.dir,
+    });
+    expect(stdout.trim()).toBe("function function");
+  });
+
+  it("types edge-relay/client and edge-relay/react for a TypeScript user on nodenext", async () => {
+    const file = join(consumer.dir, "uses-client.ts");
+    writeFileSync(
+      file,
+      `${readmeImport()}\nimport { createElement } from "react";\n` +
+        'import { RelayProvider, usePeers } from "edge-relay/react";\n' +
+        'export const relay = connect("http://127.0.0.1:1", { room: "r", name: "n" });\n' +
+        "export const state: string = relay.status.state;\n" +
+        'export const tree = createElement(RelayProvider, { url: "http://127.0.0.1:1", room: "r" });\n' +
+        "export const names = (): string[] => usePeers().map((peer) => peer.name);\n" +
+        // Fails as unused if the declarations resolved to `any`.
+        '// @ts-expect-error a room name is a string\nconnect("http://127.0.0.1:1", { room: 1 });\n',
+    );
+    const strict = ["--strict", "--exactOptionalPropertyTypes", "--noUncheckedIndexedAccess"];
+    const node = ["--module", "nodenext", "--target", "es2022", "--lib", "es2022,dom"];
+    const tsc = join(consumer.dir, "node_modules/.bin/tsc");
+    const { stdout } = await run(tsc, ["--noEmit", ...strict, ...node, file]);
+    expect(stdout).toBe("");
+  }, 120_000);
 });
 
-it("imports and types edge-relay/react in Node and TypeScript", {
-  timeout: 60_000,
-}, async () => {
-  const script =
-    'import { RelayProvider } from "edge-relay/react";\nconsole.log(typeof RelayProvider);';
-  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script]);
-  expect(stdout.trim()).toBe("function");
-  mkdirSync("test-results", { recursive: true });
-  const file = "test-results/uses-react.ts";
-  writeFileSync(
-    file,
-    'import { createElement } from "react";\n' +
-      'import { RelayProvider, usePeers } from "edge-relay/react";\n' +
-      'export const tree = createElement(RelayProvider, { url: "http://127.0.0.1:1", room: "r" });\n' +
-      "export const names = (): string[] => usePeers().map((peer) => peer.name + JSON.stringify(peer.state));\n",
-  );
-  const tsc = ["--noEmit", "--strict", "--skipLibCheck", "--module", "nodenext"];
-  const { stdout: errors } = await run("node_modules/.bin/tsc", [
-    ...tsc,
-    "--lib",
-    "es2022,dom",
-    file,
-  ]);
-  expect(errors).toBe("");
+describe("the example Worker, under wrangler dev against that install", () => {
+  let dev: DevServer;
+
+  beforeAll(async () => {
+    const config = join(consumer.dir, "wrangler.toml");
+    dev = await startWranglerDev({}, { config, health: "/realtime/health" });
+  });
+
+  afterAll(async () => {
+    await dev?.stop();
+  });
+
+  const socket = (room: string, name: string, invite = "let-me-in") =>
+    `${dev.ws}/realtime/rooms/${room}/ws?name=${name}&invite=${invite}`;
+  it("keeps its own routes and mounts the relay under /realtime", async () => {
+    expect(await (await fetch(`${dev.url}/`)).text()).toContain("my app");
+    expect(await (await fetch(`${dev.url}/realtime/health`)).json()).toEqual({ ok: true });
+  });
+
+  it("refuses a socket without the invite through its authorize hook", async () => {
+    const refused = await refusedUpgrade(socket("lobby", "eve", "wrong"));
+    expect(refused.status).toBe(401);
+  });
+
+  it("stamps a broadcast with its sender, stored and replayed so", async () => {
+    const ada = await WsClient.open(socket("lobby", "ada"));
+    const bob = await WsClient.open(socket("lobby", "bob"));
+    ada.send({ type: "broadcast", data: "hi", id: "m1" });
+    expect((await bob.next("message")).data).toEqual({ by: "ada", said: "hi" });
+    const welcome = ada.all("welcome")[0];
+    const late = await WsClient.open(`${socket("lobby", "cy")}&since=0&epoch=${welcome?.epoch}`);
+    expect((await late.next("message")).data).toEqual({ by: "ada", said: "hi" });
+    for (const client of [ada, bob, late]) client.ws.close();
+  });
+
+  it("refuses a non-moderator in announcements: the sender gets forbidden, nobody gets it", async () => {
+    const eve = await WsClient.open(socket("announcements", "eve"));
+    const grace = await WsClient.open(socket("announcements", "grace"));
+    const bob = await WsClient.open(socket("announcements", "bob"));
+    eve.send({ type: "broadcast", data: "buy now", id: "spam" });
+    expect(await eve.next("error")).toMatchObject({ code: "forbidden", id: "spam" });
+    grace.send({ type: "broadcast", data: "release at noon", id: "news" });
+    await bob.next("message");
+    // The moderator's message arrived; the refused one never reached anyone.
+    expect(bob.all("message").map((m) => m.data)).toEqual([
+      { by: "grace", said: "release at noon" },
+    ]);
+    await until(() => grace.all("ack").length === 1, "grace's ack");
+    expect(grace.all("message")).toEqual([]);
+    for (const client of [eve, grace, bob]) client.ws.close();
+  });
 });

@@ -12,9 +12,9 @@ const ruled = () => (env as unknown as HooksEnv).RULED;
 let rooms = 0;
 const freshRoom = () => `hooked-${Date.now().toString(36)}-${++rooms}`;
 
-async function open(room: string, query: Record<string, string> = {}) {
+async function open(room: string, query: Record<string, string> = {}, prefix = "/realtime") {
   const response = await exports.default.fetch(
-    `http://app.test/realtime/rooms/${room}/ws?${new URLSearchParams(query)}`,
+    `http://app.test${prefix}/rooms/${room}/ws?${new URLSearchParams(query)}`,
     { headers: { Upgrade: "websocket" } },
   );
   if (!response.webSocket) throw new Error(`refused: ${response.status}`);
@@ -129,5 +129,22 @@ describe("room hooks", () => {
     await bob.client.next("leave");
     const events = await ruled().getByName(room).events();
     expect(events).toEqual(["join trouble", "join bob", "leave trouble"]);
+  });
+});
+
+describe("a subclass's own state and methods", () => {
+  it("keeps its own table beside the relay's and answers its own RPC method", async () => {
+    const room = freshRoom();
+    const ada = await open(room, { name: "ada" }, "/counted");
+    const bob = await open(room, { name: "bob" }, "/counted");
+    for (const id of ["1", "2"]) ada.client.send({ type: "broadcast", data: id, id });
+    bob.client.send({ type: "broadcast", data: "3", id: "3" });
+    await ada.client.until(() => ada.client.all("ack").length === 2, "ada's acks");
+    await bob.client.until(() => bob.client.all("ack").length === 1, "bob's ack");
+    const counting = (env as unknown as HooksEnv).COUNTING.getByName(room);
+    expect(await counting.counts()).toEqual({ ada: 2, bob: 1 });
+    // The relay's own log lives on beside the table: a resume replays all three.
+    const late = await open(room, { since: "0", epoch: ada.welcome.epoch }, "/counted");
+    await late.client.until(() => late.client.all("message").length === 3, "the replay");
   });
 });

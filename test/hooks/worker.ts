@@ -6,7 +6,11 @@
 import { Hono } from "hono";
 import { type Message, type Peer, Rejection, Room, relay } from "../../src/server";
 
-export type HooksEnv = { RULED: DurableObjectNamespace<RuledRoom>; ADMIN_TOKEN: string };
+export type HooksEnv = {
+  RULED: DurableObjectNamespace<RuledRoom>;
+  COUNTING: DurableObjectNamespace<CountingRoom>;
+  ADMIN_TOKEN: string;
+};
 
 export class RuledRoom extends Room<HooksEnv> {
   private readonly seen: string[] = [];
@@ -35,6 +39,31 @@ export class RuledRoom extends Room<HooksEnv> {
   }
 }
 
+/** docs/server.md's room that keeps a table of its own and answers an RPC method. */
+export class CountingRoom extends Room<HooksEnv> {
+  constructor(ctx: DurableObjectState, env: HooksEnv) {
+    super(ctx, env);
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS said (user TEXT PRIMARY KEY, messages INTEGER NOT NULL)",
+    );
+  }
+
+  onMessage(sender: Peer, _frame: Message): undefined {
+    this.ctx.storage.sql.exec(
+      "INSERT INTO said VALUES (?, 1) ON CONFLICT (user) DO UPDATE SET messages = messages + 1",
+      sender.name,
+    );
+  }
+
+  /** Your Worker calls it on the stub: `await env.CHAT.getByName(room).counts()`. */
+  counts(): Record<string, number> {
+    const rows = this.ctx.storage.sql.exec<{ user: string; messages: number }>(
+      "SELECT user, messages FROM said",
+    );
+    return Object.fromEntries([...rows].map((row) => [row.user, row.messages]));
+  }
+}
+
 const app = new Hono<{ Bindings: HooksEnv }>();
 app.get("/", (c) => c.text("the app's own route"));
 app.route(
@@ -48,5 +77,6 @@ app.route(
     },
   }),
 );
+app.route("/counted", relay<HooksEnv, CountingRoom>({ rooms: (env) => env.COUNTING }));
 
 export default app;
