@@ -1,11 +1,11 @@
 /**
- * `npm run sim [-- --link-ms 1 --seconds 5]` (about a minute)
+ * `npm run sim [-- --link-ms 1 --seconds 10]` (about 20 s)
  *
  * Validates the model of bench/sim/model.mjs against what `npm run bench`
  * measured (bench/results/latest.json), then predicts sharded rooms with one
- * CPU per object. Prints markdown and writes bench/sim/results.md and
- * results.json. Service times come from bench/sim/service-times.json
- * (`npx node bench/sim/measure.mjs` measures them again).
+ * CPU per object. Prints markdown and writes bench/sim/results.md. Service
+ * times come from bench/sim/service-times.json (`npx node
+ * bench/sim/measure.mjs` measures them again).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -99,9 +99,32 @@ function validateFanout() {
       error: modelled / measured - 1,
       within20: top && model.topOfRamp ? true : Math.abs(modelled / measured - 1) <= 0.2,
       modelP99AtEdge: model.best?.p99,
+      cpu: cpuCheck(fanout, clients, protocol),
     });
   }
   return rows;
+}
+
+/**
+ * The room's CPU, model against measured (workerd's CPU seconds over a step,
+ * drain included, divided by the step's 3 s), at a few sustained steps: a
+ * check of the service times that does not depend on where the edge falls.
+ * @param {any} fanout @param {number} clients @param {"plain" | "ndjson"} protocol
+ */
+function cpuCheck(fanout, clients, protocol) {
+  const seconds = bench.meta.params.stepMs / 1000;
+  return fanout.points
+    .filter(
+      (/** @type {any} */ p) => p.sustained && [100, 300, 500, 1000, 3000].includes(p.offered),
+    )
+    .map((/** @type {any} */ p) => ({
+      offered: p.offered,
+      measured: p.serverCpu["workerd (Worker)"] / seconds,
+      model: simulate(
+        { clients, shards: 0, protocol, rate: p.offered, seconds, arrivals: "bench" },
+        c,
+      ).roomCpu,
+    }));
 }
 
 /**
@@ -211,6 +234,16 @@ function report(
     out.push(
       `| ${r.protocol} | ${fmt(r.measured)}${r.measuredTopOfRamp ? " (top of ramp)" : ""} | ${fmt(r.model)}${r.modelTopOfRamp ? " (top of ramp)" : ""} | ${pct(r.model, r.measured)} | ${r.within20 ? "yes" : "no"} |`,
     );
+  out.push(
+    "\nThe room's CPU (share of one core) at sustained steps, measured (workerd, whole step) and modelled:\n",
+  );
+  out.push("| clients | msg/s | measured | model | model / measured |");
+  out.push("|---|---:|---:|---:|---:|");
+  for (const r of fanout)
+    for (const p of r.cpu)
+      out.push(
+        `| ${r.protocol} | ${fmt(p.offered)} | ${fmt(p.measured, 2)} | ${fmt(p.model, 2)} | ${fmt(p.model / p.measured, 2)} |`,
+      );
   out.push("");
   if (!overhead)
     out.push("4-shard overhead run (one workerd, one shared thread): not measured yet.\n");
@@ -270,8 +303,4 @@ console.log(text);
 writeFileSync(
   join(HERE, "results.md"),
   `# Simulation results\n\nService times measured ${serviceTimes.measuredAt}; \`npm run sim\` on ${new Date().toISOString().slice(0, 10)}.\n\n${text}\n`,
-);
-writeFileSync(
-  join(HERE, "results.json"),
-  `${JSON.stringify({ linkMs: LINK_MS, seconds: SECONDS, fanout, overhead, predictions: rows }, null, 1)}\n`,
 );
