@@ -1,0 +1,280 @@
+/**
+ * `npx node bench/sim/measure.mjs [--reps 5]` (about 3 minutes)
+ *
+ * Prices, on this machine, the operations bench/sim/model.mjs is made of and
+ * writes them to bench/sim/service-times.json. Each figure is the workerd
+ * process's CPU time (user + system, from /proc) over a bounded loop of one
+ * kind of operation, divided by the count; the median of `--reps` loops.
+ *
+ * - From bench/sim/probe-worker.mjs (Miniflare, direct socket): an RPC call
+ *   between two Durable Objects with k items of ~100 B (k = 1..1000, both
+ *   sides together: they share the process); a commit of r rows in one turn;
+ *   a send of a frame of L lines to a socket; the bare inbound WebSocket event.
+ * - From the relay itself (the bundle `npm run bench` serves, direct socket):
+ *   one sender pipelining 100 B broadcasts into a room of 1 and of 20
+ *   receivers, as bench/inbound.mjs does. Two room sizes give two equations:
+ *   the cost of one inbound broadcast (parse, handling, commit) and of one
+ *   plain send to a receiver.
+ *
+ * Not used here, on purpose: the fan-out ramp of bench/results/latest.json.
+ * The model is validated against it, so it must not be fitted to it.
+ */
+
+import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import WebSocket from "ws";
+import { cpuSeconds, freePort, workerdUnder } from "../lib/proc.mjs";
+import { buildBundle, startWorkerd } from "../lib/servers.mjs";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const { values: flags } = parseArgs({ options: { reps: { type: "string", default: "5" } } });
+const REPS = Number(flags.reps);
+/** CPU seconds one loop should take: /proc counts in 10 ms ticks. */
+const TARGET_CPU = 0.6;
+
+const median = (/** @type {number[]} */ xs) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+
+/**
+ * Microseconds of `pid`'s CPU per operation: one calibration loop sizes the
+ * count so a loop takes about TARGET_CPU, then REPS loops, median.
+ * @param {() => number} pid @param {(count: number) => Promise<void>} loop @param {number} first
+ */
+async function price(pid, loop, first) {
+  const once = async (/** @type {number} */ count) => {
+    const before = cpuSeconds(pid());
+    await loop(count);
+    return (cpuSeconds(pid()) - before) / count;
+  };
+  const guess = Math.max(await once(first), 1e-6);
+  const count = Math.max(1, Math.round(TARGET_CPU / guess));
+  const samples = [];
+  for (let r = 0; r < REPS; r++) samples.push(await once(count));
+  return { us: round(median(samples) * 1e6), count, samples: samples.map((s) => round(s * 1e6)) };
+}
+
+const round = (/** @type {number} */ x) => Math.round(x * 100) / 100;
+
+/** Opens `n` sockets to `url`, each resolved once its first frame arrived. */
+function connect(/** @type {string} */ url, /** @type {number} */ n) {
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise((resolve, reject) => {
+          const ws = new WebSocket(url);
+          ws.once("message", () => resolve(ws));
+          ws.once("error", reject);
+        }),
+    ),
+  );
+}
+
+/** Resolves when every socket got a frame equal to "end". @param {WebSocket[]} sockets */
+function ends(sockets) {
+  return Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise((resolve) => {
+          const on = (/** @type {Buffer} */ data) => {
+            if (data.length === 3 && data.toString() === "end") {
+              ws.off("message", on);
+              resolve(undefined);
+            }
+          };
+          ws.on("message", on);
+        }),
+    ),
+  );
+}
+
+/** The probe Worker's figures. */
+async function probe() {
+  const port = await freePort();
+  // Miniflare 5 takes a new option shape and converts the v4 one (as bench/lib/miniflare-host.mjs).
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      workers: [
+        {
+          name: "probe",
+          modules: true,
+          scriptPath: join(HERE, "probe-worker.mjs"),
+          compatibilityDate: "2026-11-01",
+          compatibilityFlags: ["no_web_socket_compression"],
+          durableObjects: {
+            CALLERS: { className: "Caller", useSQLite: true },
+            CALLEES: { className: "Callee", useSQLite: true },
+          },
+          unsafeDirectSockets: [{ host: "127.0.0.1", port }],
+        },
+      ],
+    }),
+  );
+  try {
+    const base = (await mf.unsafeGetDirectURL("probe")).toString().replace(/\/$/, "");
+    const pid = () => workerdUnder(process.pid)[0]?.pid ?? 0;
+    const get = async (/** @type {string} */ path) => {
+      const response = await fetch(`${base}${path}`);
+      if (!response.ok) throw new Error(`${path}: ${response.status}`);
+      return response.json();
+    };
+    const out = { rpc: [], commit: [], send: [], inboundEventUs: 0, sendSockets: 99 };
+    for (const k of [1, 10, 100, 1000]) {
+      const p = await price(pid, (calls) => get(`/rpc?k=${k}&calls=${calls}`), 200);
+      out.rpc.push({ items: k, usPerCall: p.us, calls: p.count, samples: p.samples });
+      console.log(`rpc k=${k}: ${p.us} us per call (both sides)`);
+    }
+    for (const rows of [1, 10, 100]) {
+      const p = await price(pid, (turns) => get(`/commit?rows=${rows}&turns=${turns}`), 100);
+      out.commit.push({ rows, usPerTurn: p.us, turns: p.count, samples: p.samples });
+      console.log(`commit rows=${rows}: ${p.us} us per turn`);
+    }
+    const wsBase = base.replace("http", "ws");
+    const sockets = /** @type {WebSocket[]} */ (
+      await connect(`${wsBase}/ws?object=sockets`, out.sendSockets)
+    );
+    for (const [lines, perTurn] of [
+      [1, 1],
+      [1, 2],
+      [1, 4],
+      [1, 10],
+      [10, 1],
+      [100, 1],
+    ]) {
+      const p = await price(
+        pid,
+        async (sends) => {
+          const done = ends(sockets);
+          const frames = Math.ceil(sends / sockets.length / perTurn) * perTurn;
+          await get(`/blast?object=sockets&lines=${lines}&perTurn=${perTurn}&frames=${frames}`);
+          await done;
+        },
+        2000,
+      );
+      out.send.push({ lines, perTurn, usPerFrame: p.us, samples: p.samples });
+      console.log(`send lines=${lines} perTurn=${perTurn}: ${p.us} us per frame and socket`);
+    }
+    for (const ws of sockets) ws.close();
+    const [sender] = /** @type {WebSocket[]} */ (await connect(`${wsBase}/ws?object=sink`, 1));
+    const frame = `{"type":"broadcast","data":{"p":"${"x".repeat(70)}"}}`;
+    const inbound = await price(
+      pid,
+      async (frames) => {
+        const done = ends([sender]);
+        for (let n = 0; n < frames; n++) sender.send(frame);
+        sender.send("end");
+        await done;
+      },
+      500,
+    );
+    sender.close();
+    out.inboundEventUs = inbound.us;
+    console.log(`bare inbound event: ${inbound.us} us`);
+    return out;
+  } finally {
+    await mf.dispose();
+  }
+}
+
+/** One sender pipelining `count` broadcasts into a fresh room of `receivers`. */
+async function pipeline(
+  /** @type {string} */ base,
+  /** @type {number} */ receivers,
+  /** @type {number} */ count,
+  /** @type {string} */ room,
+) {
+  const url = `${base.replace("http", "ws")}/rooms/${room}/ws`;
+  const [sender] = /** @type {WebSocket[]} */ (await connect(url, 1));
+  const others = /** @type {WebSocket[]} */ (await connect(url, receivers));
+  await new Promise((r) => setTimeout(r, 200)); // join notices settle before the clock starts
+  const all = Promise.all(
+    others.map(
+      (ws) =>
+        new Promise((resolve) => {
+          let seen = 0;
+          ws.on("message", (data) => {
+            if (data.includes('"type":"message"') && ++seen === count) resolve(undefined);
+          });
+        }),
+    ),
+  );
+  return {
+    run: async () => {
+      const payload = "x".repeat(60);
+      for (let n = 0; n < count; n++)
+        sender.send(`{"type":"broadcast","data":{"n":${n},"p":"${payload}"}}`);
+      await all;
+    },
+    close: () => {
+      for (const ws of [sender, ...others]) ws.close();
+    },
+  };
+}
+
+/** The relay's figures: inbound broadcast and plain send, from two room sizes. */
+async function relay() {
+  const bundle = await buildBundle();
+  const server = await startWorkerd({
+    key: "direct",
+    label: "relay",
+    entry: bundle.entry,
+    direct: true,
+  });
+  try {
+    const pid = () => server.measuredPid();
+    const points = [];
+    let rooms = 0;
+    for (const receivers of [1, 20]) {
+      const p = await price(
+        pid,
+        async (count) => {
+          const room = await pipeline(server.base, receivers, count, `sim-${receivers}-${rooms++}`);
+          await room.run();
+          room.close();
+        },
+        500,
+      );
+      points.push({ receivers, usPerBroadcast: p.us, broadcasts: p.count, samples: p.samples });
+      console.log(`relay, room of 1 + ${receivers}: ${p.us} us per broadcast`);
+    }
+    const [one, many] = /** @type {[{usPerBroadcast: number}, {usPerBroadcast: number}]} */ (
+      points
+    );
+    const sendUs = round((many.usPerBroadcast - one.usPerBroadcast) / 19);
+    return { points, sendUs, inboundUs: round(one.usPerBroadcast - sendUs) };
+  } finally {
+    await server.stop();
+  }
+}
+
+const started = new Date().toISOString();
+const load = loadavg()[0];
+const probed = await probe();
+const measured = await relay();
+const result = {
+  measuredAt: started,
+  loadAverageAtStart: round(load),
+  node: process.version,
+  reps: REPS,
+  how: {
+    cpu: "workerd process user+system CPU seconds from /proc over a loop of one operation, divided by the count; median of reps loops sized to ~0.6 s CPU each",
+    rpc: "probe-worker.mjs: Caller awaits Callee.receive(batch) `calls` times, one call in flight, a fresh batch of k {seq, frame ~100 B} items each; cost of both sides together (one process)",
+    commit:
+      "probe-worker.mjs: per turn r INSERTs of ~100 B rows, UPDATE meta, DELETE old rows (src/history.ts's commit), then setTimeout(0) so each turn commits on its own",
+    send: "probe-worker.mjs: ws.send of frames of L newline-joined ~100 B lines to each of 99 hibernatable sockets (a fan-out room), j frames per socket per turn, then setTimeout(0); per frame and socket",
+    inboundEvent:
+      "probe-worker.mjs: a webSocketMessage that does nothing, one sender pipelining ~100 B frames",
+    relay:
+      "the relay bundle on a direct socket: one sender pipelines 100 B broadcasts into a room of 1 and of 20 plain receivers; send = (c20 - c1) / 19, inbound = c1 - send",
+  },
+  probe: probed,
+  relay: measured,
+};
+writeFileSync(join(HERE, "service-times.json"), `${JSON.stringify(result, null, 2)}\n`);
+console.log("wrote bench/sim/service-times.json");

@@ -1,0 +1,289 @@
+/**
+ * The relay as queues (bench/README.md, "Simulation"): a room object alone
+ * (N = 0, it holds every socket) or a room object that orders and N shards
+ * that hold the sockets, linked by batched RPC with one call in flight per
+ * link and direction. Each object is a Cpu of bench/sim/queue.mjs; its jobs
+ * cost what bench/sim/measure.mjs measured (service-times.json, turned into
+ * seconds by `costs`).
+ */
+import { Clock, Cpu, random, Samples } from "./queue.mjs";
+
+/** Lines per frame the relay's outlet packs at most (src/protocol.ts MAX_BATCH_FRAMES). */
+const MAX_LINES = 100;
+
+/** Least-squares line through points. @param {[number, number][]} points */
+export function fitLine(points) {
+  const n = points.length;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const slope = sxx === 0 ? 0 : sxy / sxx;
+  return { intercept: my - slope * mx, slope };
+}
+
+/**
+ * Seconds per operation, from service-times.json (microseconds).
+ * @param {any} st
+ */
+export function costs(st) {
+  const us = 1e-6;
+  const rpc = fitLine(st.probe.rpc.map((p) => [p.items, p.usPerCall]));
+  const commit = fitLine(st.probe.commit.map((p) => [p.rows, p.usPerTurn]));
+  // One socket's share of a turn that sends it j one-line frames: a + j·b.
+  const plain = st.probe.send.filter((p) => p.lines === 1);
+  const turn = fitLine(plain.map((p) => [p.perTurn, p.perTurn * p.usPerFrame]));
+  // A frame of L lines, one per socket and turn: a line through the measured L
+  // (noise can make a small L look dearer than L = 1; the slope is what counts).
+  const single = st.probe.send.filter((p) => p.perTurn === 1);
+  const byLines = fitLine(single.map((p) => [p.lines, p.usPerFrame]));
+  const lone = /** @type {{usPerFrame: number}} */ (single.find((p) => p.lines === 1)).usPerFrame;
+  const commitRowUs = Math.max(0, commit.slope);
+  const inboundUs = Math.max(st.relay.inboundUs - commitRowUs, st.probe.inboundEventUs);
+  return {
+    /** Both sides of one call with k items; the caller pays `callShare` of it. */
+    rpc: (/** @type {number} */ k) => (rpc.intercept + rpc.slope * k) * us,
+    callShare: 0.5,
+    commit: (/** @type {number} */ rows) => (commit.intercept + commitRowUs * rows) * us,
+    /** An inbound broadcast's event, parse and handling, without its commit. */
+    inbound: inboundUs * us,
+    /** The room's part of that for a frame that came by uplink: all but the event and parse. */
+    order: Math.max(0, inboundUs - st.probe.inboundEventUs) * us,
+    /** Per socket and turn in which it gets frames. */
+    socketTurn: Math.max(0, turn.intercept) * us,
+    /** Per frame of `L` lines, on top of socketTurn. */
+    frame: (/** @type {number} */ L) =>
+      (Math.max(0, lone - turn.intercept) + Math.max(0, byLines.slope) * (L - 1)) * us,
+  };
+}
+
+/**
+ * The cost of one send job: `sockets` sockets each getting `rows` broadcasts
+ * in one turn, as one frame each (plain) or packed into frames (ndjson).
+ * Plain frames cost a lone frame's price each unless `coalesce`: the probe
+ * sees a socket's frames of one turn share a write, but the relay's measured
+ * fan-out edge shows no such saving (bench/README.md, "Simulation").
+ * @param {ReturnType<typeof costs>} c @param {"plain" | "ndjson"} protocol
+ * @param {number} sockets @param {number} rows @param {boolean} [coalesce]
+ */
+export function sendCost(c, protocol, sockets, rows, coalesce = false) {
+  if (sockets <= 0 || rows <= 0) return 0;
+  if (protocol === "plain" && coalesce) return sockets * (c.socketTurn + rows * c.frame(1));
+  if (protocol === "plain") return sockets * rows * (c.socketTurn + c.frame(1));
+  const full = Math.floor(rows / MAX_LINES);
+  const rest = rows % MAX_LINES;
+  const frames = full * c.frame(MAX_LINES) + (rest > 0 ? c.frame(rest) : 0);
+  return sockets * (c.socketTurn + frames);
+}
+
+/**
+ * @typedef {object} Scenario
+ * @property {number} clients sockets in the room; every one receives, any may send
+ * @property {number} shards 0: the room object holds every socket
+ * @property {"plain" | "ndjson"} protocol
+ * @property {number} rate broadcasts/s offered by all clients together
+ * @property {number} seconds how long broadcasts arrive
+ * @property {number} [drain] seconds after that in which deliveries still count (default 3)
+ * @property {number} [linkMs] one-way latency of a link call, ms
+ * @property {"own" | "shared"} [cpus] one CPU per object, or one for all (one workerd)
+ * @property {"bench" | "poisson"} [arrivals] bench: 2 generators releasing what is due
+ *   every 2 ms (bench/lib/loadgen.mjs); poisson: independent arrivals
+ * @property {number} [seed]
+ * @property {boolean} [coalesce] plain frames of one turn to one socket share a write
+ */
+
+/** Arrival times of broadcasts in [0, seconds). @param {Scenario} s @param {() => number} rnd */
+function arrivals(s, rnd) {
+  const times = [];
+  if ((s.arrivals ?? "poisson") === "poisson") {
+    for (let t = -Math.log(1 - rnd()) / s.rate; t < s.seconds; t += -Math.log(1 - rnd()) / s.rate)
+      times.push(t);
+  } else {
+    for (let g = 0; g < 2; g++) {
+      const phase = rnd() * 0.002;
+      let sent = 0;
+      for (let t = phase; t < s.seconds + 0.002; t += 0.002) {
+        const due = Math.floor((s.rate / 2) * Math.min(t, s.seconds)) - sent;
+        for (let i = 0; i < due; i++) times.push(t);
+        sent += Math.max(0, due);
+      }
+    }
+    times.sort((a, b) => a - b);
+  }
+  return times;
+}
+
+/**
+ * Runs one scenario. Returns deliveries/s (counted within the drain window),
+ * the share delivered, latency percentiles (ms) from a broadcast's arrival
+ * at its first object to its send to each receiver, CPU utilisation per
+ * object, and the room object's RPC calls/s (received + made).
+ * @param {Scenario} s @param {ReturnType<typeof costs>} c
+ */
+export function simulate(s, c) {
+  const clock = new Clock();
+  const rnd = random(s.seed ?? 1);
+  const link = (s.linkMs ?? 1) / 1000;
+  const drain = s.drain ?? 3;
+  const shared = s.cpus === "shared" ? new Cpu(clock) : undefined;
+  const cpu = () => shared ?? new Cpu(clock);
+  const latency = new Samples();
+  const stats = { delivered: 0, expected: 0, rpcIn: 0, rpcOut: 0 };
+  const deadline = s.seconds + drain;
+
+  /** Records the deliveries of `rows` (their arrival times) sent over [from, to]. */
+  const deliver = (
+    /** @type {number[]} */ rows,
+    /** @type {number} */ receivers,
+    /** @type {number} */ from,
+    /** @type {number} */ to,
+  ) => {
+    const perRow = (to - from) / rows.length;
+    rows.forEach((arrived, i) => {
+      // Plain sends go row by row; an ndjson frame carries every row at once.
+      const [a, b] =
+        s.protocol === "plain" ? [from + i * perRow, from + (i + 1) * perRow] : [from, to];
+      if (b <= deadline) stats.delivered += receivers;
+      latency.spread(a - arrived, b - arrived, receivers);
+    });
+  };
+
+  const room = cpu();
+  const log = { pending: /** @type {number[]} */ ([]), scheduled: false };
+  /**
+   * The group commit: one job at the end of a turn takes every row written so
+   * far; what waits for the commit runs in that job (`extra`, its cost) or
+   * after it (`after`).
+   * @param {number[]} rows @param {(batch: number[]) => number} extra
+   * @param {(batch: number[], committed: number, end: number) => void} after
+   */
+  const append = (rows, extra, after) => {
+    log.pending.push(...rows);
+    if (log.scheduled) return;
+    log.scheduled = true;
+    room.submit((start) => {
+      const batch = log.pending;
+      log.pending = [];
+      log.scheduled = false;
+      const committed = start + c.commit(batch.length);
+      const cost = c.commit(batch.length) + extra(batch);
+      return { cost, done: (end) => after(batch, committed, end) };
+    });
+  };
+  const times = arrivals(s, rnd);
+
+  if (s.shards === 0) {
+    // Every receiver but the sender gets each row, after the commit, in the commit's turn.
+    const sends = (/** @type {number[]} */ batch) =>
+      sendCost(c, s.protocol, s.clients, batch.length, s.coalesce) -
+      batch.length * (c.socketTurn + c.frame(1));
+    const onCommit = (
+      /** @type {number[]} */ batch,
+      /** @type {number} */ committed,
+      /** @type {number} */ end,
+    ) => deliver(batch, s.clients - 1, committed, end);
+    for (const t of times)
+      clock.at(t, () =>
+        room.submit(() => ({ cost: c.inbound, done: () => append([t], sends, onCommit) })),
+      );
+  } else {
+    const shards = Array.from({ length: s.shards }, (_, i) => ({
+      cpu: cpu(),
+      sockets: Math.floor(s.clients / s.shards) + (i < s.clients % s.shards ? 1 : 0),
+      up: { queue: /** @type {number[]} */ ([]), busy: false },
+      down: { queue: /** @type {number[]} */ ([]), busy: false },
+    }));
+    /** Room -> shard: one call in flight; what piles up meanwhile is the next batch. */
+    const downlink = (/** @type {(typeof shards)[number]} */ shard) => {
+      if (shard.down.busy || shard.down.queue.length === 0) return;
+      shard.down.busy = true;
+      const batch = shard.down.queue;
+      shard.down.queue = [];
+      stats.rpcOut++;
+      room.submit(() => ({
+        cost: c.callShare * c.rpc(batch.length),
+        done: (end) =>
+          clock.at(end + link, () =>
+            shard.cpu.submit((start) => {
+              const receipt = (1 - c.callShare) * c.rpc(batch.length);
+              const sends = sendCost(c, s.protocol, shard.sockets, batch.length, s.coalesce);
+              return {
+                cost: receipt + sends,
+                done: (done) => {
+                  deliver(batch, shard.sockets - 1 / s.shards, start + receipt, done);
+                  clock.at(done + link, () => {
+                    shard.down.busy = false;
+                    downlink(shard);
+                  });
+                },
+              };
+            }),
+          ),
+      }));
+    };
+    const fanOut = (/** @type {number[]} */ batch) => {
+      for (const shard of shards) {
+        shard.down.queue.push(...batch);
+        downlink(shard);
+      }
+    };
+    /** Shard -> room: frames go up in order; the call returns once they are committed. */
+    const uplink = (/** @type {(typeof shards)[number]} */ shard) => {
+      if (shard.up.busy || shard.up.queue.length === 0) return;
+      shard.up.busy = true;
+      const batch = shard.up.queue;
+      shard.up.queue = [];
+      stats.rpcIn++;
+      shard.cpu.submit(() => ({
+        cost: c.callShare * c.rpc(batch.length),
+        done: (end) =>
+          clock.at(end + link, () =>
+            room.submit(() => ({
+              cost: (1 - c.callShare) * c.rpc(batch.length) + batch.length * c.order,
+              done: () =>
+                append(
+                  batch,
+                  () => 0,
+                  (rows, committed) => {
+                    fanOut(rows);
+                    clock.at(committed + link, () => {
+                      shard.up.busy = false;
+                      uplink(shard);
+                    });
+                  },
+                ),
+            })),
+          ),
+      }));
+    };
+    for (const t of times) {
+      const shard = /** @type {(typeof shards)[number]} */ (
+        shards[Math.floor(rnd() * shards.length)]
+      );
+      clock.at(t, () =>
+        shard.cpu.submit(() => ({
+          cost: c.inbound,
+          done: () => {
+            shard.up.queue.push(t);
+            uplink(shard);
+          },
+        })),
+      );
+    }
+  }
+  const offered = times.length;
+  stats.expected = offered * (s.clients - 1);
+  clock.run(deadline + 60);
+  const busy = shared ? [shared] : [room];
+  return {
+    offered: offered / s.seconds,
+    deliveriesPerSec: stats.delivered / s.seconds,
+    deliveredRatio: stats.expected ? stats.delivered / stats.expected : 1,
+    p50: latency.quantile(0.5) * 1000,
+    p99: latency.quantile(0.99) * 1000,
+    roomRpcPerSec: (stats.rpcIn + stats.rpcOut) / s.seconds,
+    roomRpcIn: stats.rpcIn / s.seconds,
+    roomRpcOut: stats.rpcOut / s.seconds,
+    roomCpu: busy[0] ? busy[0].used / Math.max(clock.now, s.seconds) : 0,
+  };
+}
