@@ -8,16 +8,18 @@
  * many-rooms row, bench/floor's forward-only Durable Object as the runtime's
  * floor. Writes bench/results/latest.md, latest.json and latency.svg.
  * Nothing here asserts on timing: the bench measures and reports.
+ * `--big-room` runs bench/big-room.mjs instead (not in CI).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { runBigRoom } from "./big-room.mjs";
 import { DOCUMENTS_FULL, DOCUMENTS_QUICK, documentsTable, runDocuments } from "./documents.mjs";
 import { Generators } from "./lib/generators.mjs";
 import { cpuSeconds, rssBytes, sleep } from "./lib/proc.mjs";
-import { latencySvg, markdown } from "./lib/report.mjs";
+import { latencySvg, markdown, overheadTable } from "./lib/report.mjs";
 import {
   buildBundle,
   FLOOR_ENTRY,
@@ -35,8 +37,18 @@ const { values: flags } = parseArgs({
     generators: { type: "string", default: "2" },
     // The documents scenario (bench/documents.mjs); --no-documents skips it.
     documents: { type: "boolean", default: true },
+    // 4 shards against the single object (issue 15); --no-overhead skips it.
+    overhead: { type: "boolean", default: true },
     // Quick runs go elsewhere, so they never replace the committed full results.
     out: { type: "string" },
+    // The big room (bench/big-room.mjs) and its options.
+    "big-room": { type: "boolean", default: false },
+    sockets: { type: "string", default: "15000" },
+    shards: { type: "string", default: "0" },
+    protocol: { type: "string", default: "both" },
+    broadcasts: { type: "string", default: "10" },
+    "join-minutes": { type: "string", default: "10" },
+    processes: { type: "string", default: "1" },
   },
 });
 
@@ -50,6 +62,11 @@ const FULL = {
   graceMs: 3000,
   fanout: { clients: 100, rates: [20, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000] },
   storm: { clients: 1000, concurrency: 100 },
+  overhead: {
+    clients: 100,
+    shards: 4,
+    rates: [20, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000],
+  },
   rooms: { rooms: 500, size: 4, rates: [500, 1000, 2000, 4000, 8000, 12000, 16000] },
   payload: {
     clients: 10,
@@ -69,6 +86,7 @@ const QUICK = {
   graceMs: 1000,
   fanout: { clients: 20, rates: [50, 400] },
   storm: { clients: 100, concurrency: 50 },
+  overhead: { clients: 100, shards: 4, rates: [100, 400] },
   rooms: { rooms: 25, size: 4, rates: [400, 1600] },
   payload: {
     clients: 10,
@@ -85,11 +103,33 @@ const P = flags.quick ? QUICK : FULL;
 const P99_LIMIT_MS = 100;
 const DELIVERED_MIN = 0.99;
 
-const gens = new Generators(Math.max(1, Number(flags.generators)));
 const startedAt = new Date();
 const t0 = performance.now();
 const elapsed = () => ((performance.now() - t0) / 1000).toFixed(1);
 const say = (/** @type {string} */ text) => console.log(`[${elapsed()}s] ${text}`);
+
+if (flags["big-room"]) {
+  const built = await buildBundle();
+  try {
+    await runBigRoom({
+      entry: built.entry,
+      out: flags.out ?? join(HERE, "results"),
+      sockets: Number(flags.sockets),
+      shards: Number(flags.shards),
+      protocols:
+        flags.protocol === "both" ? ["ndjson", "plain"] : [/** @type {any} */ (flags.protocol)],
+      broadcasts: Number(flags.broadcasts),
+      processes: Number(flags.processes),
+      joinMs: Number(flags["join-minutes"]) * 60_000,
+      say,
+    });
+  } finally {
+    rmSync(built.outdir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+
+const gens = new Generators(Math.max(1, Number(flags.generators)));
 
 const fmt = (/** @type {number | null} */ v) => (v == null ? "-" : v.toFixed(1));
 
@@ -401,6 +441,67 @@ const STARTERS = {
     }),
   "wrangler-dev": () => startWranglerDev(),
 };
+/**
+ * The sharding overhead (issue 15): one room of P.overhead.clients plain
+ * clients on the single object, then with SHARD_COUNT=P.overhead.shards, each
+ * on a fresh server in this run, the same fan-out ramp; compared at the
+ * highest offered load both sustained. All objects share one workerd thread
+ * here, so this is the cost of the hop, not the gain. A build without shards
+ * ignores SHARD_COUNT: both sides then measure the single object.
+ */
+async function overheadRun() {
+  const { clients, shards, rates } = P.overhead;
+  const sides = [
+    // A threshold no room reaches keeps the room single once the room shards by load.
+    { shards: 0, vars: ["SHARD_COUNT=0", "SHARD_AT_SESSIONS=1000000000"] },
+    { shards, vars: [`SHARD_COUNT=${shards}`] },
+  ];
+  const measured = [];
+  for (const side of sides) {
+    const server = await startWorkerd({
+      key: `overhead-${side.shards}`,
+      label: side.shards ? `${side.shards} shards` : "single object",
+      entry: await relayEntry(),
+      direct: true,
+      hostArgs: side.vars.flatMap((v) => ["--var", v]),
+    });
+    running.push(server);
+    try {
+      say(`== overhead: ${server.label}, 1 room of ${clients} plain clients`);
+      await ramp(server, roomOf("warmup", 4), [100], 100, 300);
+      const fan = await ramp(server, roomOf("overhead", clients), rates, 100, P.stepMs);
+      measured.push({ ...side, label: server.label, fan });
+    } finally {
+      await server.stop();
+      running.splice(running.indexOf(server), 1);
+    }
+  }
+  const sustained = measured.map(
+    (m) => new Set(m.fan.points.filter((pt) => pt.sustained).map((pt) => pt.offered)),
+  );
+  const common = Math.max(0, ...rates.filter((r) => sustained.every((s) => s.has(r))));
+  return {
+    clients,
+    protocol: "plain",
+    rate: common,
+    sides: measured.map((m) => {
+      const at = m.fan.points.find((pt) => pt.offered === common);
+      return {
+        label: m.label,
+        shards: m.shards,
+        clients,
+        rate: common,
+        deliveriesPerSec: at?.deliveriesPerSec ?? null,
+        p50: at?.p50 ?? null,
+        p99: at?.p99 ?? null,
+        bestSustainedDeliveriesPerSec: m.fan.bestSustainedDeliveriesPerSec,
+        bestSustainedOffered: m.fan.bestSustainedOffered,
+        points: m.fan.points,
+      };
+    }),
+  };
+}
+
 /** Servers that run only one scenario. */
 const ONLY = { floor: "rooms" };
 
@@ -410,6 +511,8 @@ keys.sort((a, b) => (a === "ws" ? -1 : b === "ws" ? 1 : 0));
 
 /** @type {any[]} */
 const results = [];
+/** @type {Awaited<ReturnType<typeof overheadRun>> | undefined} */
+let overhead;
 /** @type {Server[]} */
 const running = [];
 const cleanup = async () => {
@@ -441,6 +544,7 @@ try {
       running.splice(running.indexOf(server), 1);
     }
   }
+  if (flags.overhead) overhead = await overheadRun();
 } finally {
   await cleanup();
 }
@@ -476,13 +580,13 @@ mkdirSync(out, { recursive: true });
 const documents = flags.documents
   ? await runDocuments(flags.quick ? DOCUMENTS_QUICK : DOCUMENTS_FULL)
   : [];
-const md = documents.length
-  ? `${markdown(meta, results)}\n## Documents (Yjs)\n\n${documentsTable(documents)}\n`
-  : markdown(meta, results);
+let md = markdown(meta, results);
+if (overhead) md += `\n## Sharding overhead (issue 15)\n\n${overheadTable(overhead)}\n`;
+if (documents.length) md += `\n## Documents (Yjs)\n\n${documentsTable(documents)}\n`;
 writeFileSync(join(out, "latest.md"), md);
 writeFileSync(
   join(out, "latest.json"),
-  `${JSON.stringify({ meta, results, documents }, null, 2)}\n`,
+  `${JSON.stringify({ meta, results, documents, ...(overhead ? { overhead } : {}) }, null, 2)}\n`,
 );
 writeFileSync(join(out, "latency.svg"), latencySvg(results, P99_LIMIT_MS));
 console.log(`\n${md}`);

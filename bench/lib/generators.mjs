@@ -58,8 +58,9 @@ export class Generators {
    * @param {{room: string, name: string, roomSize: number}[]} specs
    * @param {number} concurrency connection attempts in flight per process
    * @param {boolean} [deflate] offer permessage-deflate (the default, as browsers do)
+   * @param {number} [deadline] epoch ms after which no more handshakes start
    */
-  async connect(server, specs, concurrency, deflate = true) {
+  async connect(server, specs, concurrency, deflate = true, deadline = undefined) {
     const shares = this.procs.map(() => /** @type {typeof specs} */ ([]));
     for (const [i, spec] of specs.entries()) shares[i % shares.length]?.push(spec);
     const started = now();
@@ -70,6 +71,7 @@ export class Generators {
       deflate,
       clients: shares[i],
       concurrency,
+      deadline,
     }));
     /** @type {Record<string, number>} negotiated extension -> clients */
     const extensions = {};
@@ -135,6 +137,44 @@ export class Generators {
       errorFrames: collected.reduce((n, c) => n + c.errorFrames, 0),
       unexpectedCloses: collected.reduce((n, c) => n + c.unexpectedCloses, 0),
       hist,
+    };
+  }
+
+  /** Starts counting the server's numbered broadcasts (the clients send nothing). */
+  async watch() {
+    const id = ++this.stepId;
+    await this.all("watch", () => ({ id }));
+    return id;
+  }
+
+  /** Stamped messages received so far in this step, across processes. */
+  async received() {
+    const counts = await this.all("count");
+    return counts.reduce((n, c) => n + c.received, 0);
+  }
+
+  /** Ends a `watch`: the merged histogram, one per broadcast number, and order faults. */
+  async collectWatch() {
+    const collected = await this.all("collect");
+    const hist = new Histogram();
+    /** @type {Map<number, Histogram>} */
+    const perN = new Map();
+    for (const c of collected) {
+      if (c.hist) hist.merge(c.hist);
+      for (const [n, h] of c.perN ?? []) {
+        if (!perN.has(n)) perN.set(n, new Histogram());
+        perN.get(n)?.merge(h);
+      }
+    }
+    const sum = (/** @type {string} */ key) => collected.reduce((n, c) => n + c[key], 0);
+    return {
+      hist,
+      perN,
+      received: sum("received"),
+      outOfOrder: sum("outOfOrder"),
+      live: sum("live"),
+      errorFrames: sum("errorFrames"),
+      unexpectedCloses: sum("unexpectedCloses"),
     };
   }
 

@@ -17,6 +17,11 @@
  * byte search instead of parsing the whole frame, so large payloads cost the
  * generator little. Unknown frame types and fields are ignored. Receivers count
  * the WebSocket frames and the logical messages they carried, per step.
+ *
+ * `watch` (the big-room bench) sends nothing: it counts what the server API
+ * publishes, with a latency histogram per broadcast and each client's order.
+ * A client spec may name a loopback `localAddress`, so more clients than one
+ * source address has ephemeral ports can connect.
  */
 import { io } from "socket.io-client";
 import WebSocket from "ws";
@@ -29,10 +34,10 @@ const NDJSON_PROTOCOL = "edge-relay.ndjson";
 const PRESENCE = ['{"type":"join"', '{"type":"leave"'];
 
 /**
- * @typedef {{room: string, name: string, roomSize: number}} ClientSpec
+ * @typedef {{room: string, name: string, roomSize: number, localAddress?: string}} ClientSpec
  * @typedef {{spec: ClientSpec, id?: string, welcomedAt?: number, closed: boolean, ndjson: boolean,
  *   maxBatch: number, maxBytes: number, extension: string, send: (text: string | object) => void, close: () => void,
- *   sock: any, onWelcome?: () => void}} Client
+ *   sock: any, onWelcome?: () => void, lastN?: number}} Client
  */
 
 /** @type {Client[]} */
@@ -43,18 +48,29 @@ let unexpectedCloses = 0;
 
 /**
  * @type {{id: number, end: number, hist: Histogram, received: number, inWindow: number, bytes: number,
- *   frames: number, lines: number} | undefined}
+ *   frames: number, lines: number, perN?: Map<number, Histogram>, outOfOrder: number} | undefined}
  */
 let step;
 
-/** @param {number} t @param {number} stepId @param {number} bytes @returns {boolean} counted */
-function onStamp(t, stepId, bytes) {
+/**
+ * @param {Client} client @param {number} t @param {number} stepId @param {number} n
+ * @param {number} bytes @returns {boolean} counted
+ */
+function onStamp(client, t, stepId, n, bytes) {
   if (!step || stepId !== step.id) return false;
   const at = now();
   step.hist.record(at - t);
   step.received++;
   step.bytes += bytes;
   if (at <= step.end) step.inWindow++;
+  if (step.perN) {
+    // The server's broadcasts are numbered 1, 2, 3, ...: each client must see them in order, once.
+    if (n <= (client.lastN ?? 0)) step.outOfOrder++;
+    client.lastN = n;
+    const hist = step.perN.get(n) ?? new Histogram();
+    step.perN.set(n, hist);
+    hist.record(at - t);
+  }
   return true;
 }
 
@@ -85,7 +101,7 @@ function onLine(client, data, start, end) {
   if (at >= 0 && at < end) {
     const head = data.toString("latin1", at + MARK.length, Math.min(end, at + MARK.length + 80));
     const parts = head.slice(0, head.indexOf("]")).split(",");
-    return onStamp(Number(parts[0]), Number(parts[1]), end - start);
+    return onStamp(client, Number(parts[0]), Number(parts[1]), Number(parts[3]), end - start);
   }
   // Presence churn is the bulk of control frames; skip parsing it.
   const prefix = data.toString("latin1", start, Math.min(end, start + 15));
@@ -123,7 +139,10 @@ function openRelay(base, spec, protocol, deflate) {
   const url = `${base.replace(/^http/, "ws")}/rooms/${spec.room}/ws?name=${encodeURIComponent(spec.name)}`;
   const ndjson = protocol === "ndjson";
   // perMessageDeflate: true is the ws client's default offer, as a browser makes.
-  const ws = new WebSocket(url, ndjson ? [NDJSON_PROTOCOL] : [], { perMessageDeflate: deflate });
+  const ws = new WebSocket(url, ndjson ? [NDJSON_PROTOCOL] : [], {
+    perMessageDeflate: deflate,
+    ...(spec.localAddress ? { localAddress: spec.localAddress } : {}),
+  });
   /** @type {Client} */
   const client = {
     spec,
@@ -181,7 +200,8 @@ function openSocketIo(base, spec) {
     const stamp = frame?.data?.bench;
     if (Array.isArray(stamp)) {
       // Socket.IO has already parsed the packet; count the payload it carried.
-      if (onStamp(stamp[0], stamp[1], frame.data.p ? frame.data.p.length + 60 : 60) && step) {
+      const bytes = frame.data.p ? frame.data.p.length + 60 : 60;
+      if (onStamp(client, stamp[0], stamp[1], stamp[3], bytes) && step) {
         step.frames++;
         step.lines++;
       }
@@ -205,8 +225,10 @@ function openSocketIo(base, spec) {
 }
 
 /**
+ * Opens the clients, `concurrency` handshakes at a time; past `deadline` (epoch
+ * ms, if given) it starts no more, so a bench that outgrows the server ends.
  * @param {{base: string, kind: string, protocol: "plain" | "ndjson", deflate?: boolean,
- *   clients: ClientSpec[], concurrency: number}} msg
+ *   clients: ClientSpec[], concurrency: number, deadline?: number}} msg
  */
 async function connect(msg) {
   kind = msg.kind;
@@ -214,13 +236,16 @@ async function connect(msg) {
   const started = now();
   let next = 0;
   let failed = 0;
+  // Counted per call: the big room connects to several servers at once.
+  let opened = 0;
   /** @type {string[]} */
   const errors = [];
   const worker = async () => {
-    while (next < msg.clients.length) {
+    while (next < msg.clients.length && now() < (msg.deadline ?? Infinity)) {
       const spec = /** @type {ClientSpec} */ (msg.clients[next++]);
       try {
         clients.push(await open(msg.base, spec, msg.protocol, msg.deflate !== false));
+        opened++;
       } catch (error) {
         failed++;
         if (errors.length < 5) errors.push(String(error));
@@ -234,11 +259,11 @@ async function connect(msg) {
   for (const c of clients) extensions[c.extension] = (extensions[c.extension] ?? 0) + 1;
   return {
     extensions,
-    connected: clients.length,
+    connected: opened,
     failed,
     errors,
     started,
-    lastWelcome: welcomed.length ? Math.max(...welcomed) : started,
+    lastWelcome: welcomed.reduce((a, b) => Math.max(a, b), started),
     ids: clients.map((c) => c.id),
   };
 }
@@ -370,7 +395,11 @@ process.on("message", async (/** @type {any} */ msg) => {
   let result;
   try {
     if (msg.cmd === "connect") result = await connect(msg);
-    else if (msg.cmd === "step") result = await runStep(msg);
+    else if (msg.cmd === "watch") {
+      const perN = new Map();
+      step = { id: msg.id, end: Infinity, hist: new Histogram(), received: 0, inWindow: 0 };
+      step = { ...step, bytes: 0, frames: 0, lines: 0, perN, outOfOrder: 0 };
+    } else if (msg.cmd === "step") result = await runStep(msg);
     else if (msg.cmd === "count") result = { received: step?.received ?? 0 };
     else if (msg.cmd === "collect") {
       result = {
@@ -382,6 +411,9 @@ process.on("message", async (/** @type {any} */ msg) => {
         lines: step?.lines ?? 0,
         errorFrames,
         unexpectedCloses,
+        live: clients.filter((c) => !c.closed).length,
+        outOfOrder: step?.outOfOrder ?? 0,
+        perN: step?.perN ? [...step.perN].map(([n, hist]) => [n, hist.toJSON()]) : undefined,
       };
       step = undefined;
     } else if (msg.cmd === "close") result = await closeAll();

@@ -3,6 +3,7 @@
  *
  *   node bench/lib/miniflare-host.mjs --port 8788 --entry /tmp/bundle/index.js
  *     [--direct] [--worker relay|floor] [--compat-flag F]... [--inspector-port N]
+ *     [--var NAME=VALUE]... [--config wrangler.toml] [--name NAME] [--registry DIR]
  *
  * --direct serves the port from a direct socket (`unsafeDirectSockets`): our
  * own Worker answers the upgrade, as in production, with no Miniflare entry
@@ -13,6 +14,11 @@
  * SQLite and the [vars] of wrangler.toml (read by wrangler's own config
  * reader), with the bench's limits on top. --worker floor: bench/floor's
  * forward-only Durable Object, with the same compatibility date and flags.
+ * --var sets a var on top of those (the big-room bench's SHARD_COUNT, ADMIN_TOKEN).
+ * --config reads another wrangler config than the project's, --name names the
+ * Worker, and --registry is a dev registry directory shared with other local
+ * processes, so a Durable Object binding with `script_name` reaches a class
+ * that another process serves (bench/big-room.mjs, cross-process mode).
  * Prints `READY <url>` once serving.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -31,19 +37,26 @@ const { values } = parseArgs({
     worker: { type: "string", default: "relay" },
     "compat-flag": { type: "string", multiple: true, default: [] },
     "inspector-port": { type: "string" },
+    var: { type: "string", multiple: true, default: [] },
+    config: { type: "string", default: "wrangler.toml" },
+    name: { type: "string", default: "edge-relay" },
+    registry: { type: "string" },
   },
 });
 if (!values.port || !values.entry) throw new Error("--port and --entry are required");
 const port = Number(values.port);
 
-const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
+const { workerOptions } = unstable_getMiniflareWorkerOptions(values.config);
+const extraVars = Object.fromEntries(
+  values.var.map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+);
 const state = mkdtempSync(join(tmpdir(), "bench-mf-state-"));
 const floor = values.worker === "floor";
 
 // Only what the relay needs from wrangler.toml; the static assets router (the
 // demo page) is left out: the bench only talks to the Worker.
 const worker = {
-  name: "edge-relay",
+  name: values.name,
   compatibilityDate: workerOptions.compatibilityDate,
   compatibilityFlags: [...(workerOptions.compatibilityFlags ?? []), ...values["compat-flag"]],
   modules: true,
@@ -52,7 +65,7 @@ const worker = {
   durableObjects: floor
     ? { ROOMS: { className: "Floor", useSQLite: true } }
     : workerOptions.durableObjects,
-  bindings: floor ? {} : { ...workerOptions.bindings, ...BENCH_VARS },
+  bindings: floor ? {} : { ...workerOptions.bindings, ...BENCH_VARS, ...extraVars },
   ...(values.direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port }] } : {}),
 };
 
@@ -65,11 +78,12 @@ const mf = new Miniflare(
     // With a direct socket the entry socket still exists, on any free port.
     port: values.direct ? 0 : port,
     resourcePersistencePath: state,
+    ...(values.registry ? { unsafeDevRegistryPath: values.registry } : {}),
     ...(values["inspector-port"] ? { inspectorPort: Number(values["inspector-port"]) } : {}),
   }),
 );
 
-const url = values.direct ? await mf.unsafeGetDirectURL("edge-relay") : await mf.ready;
+const url = values.direct ? await mf.unsafeGetDirectURL(values.name) : await mf.ready;
 console.log(`READY ${url}`);
 
 let stopping = false;

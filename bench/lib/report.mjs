@@ -191,6 +191,36 @@ function ramp(points) {
     .join(", ");
 }
 
+/**
+ * The sharding overhead: each side's highest sustained fan-out, and both at
+ * the highest offered load both sustained, the sharded side as a ratio.
+ * @param {any} o the `overhead` entry of latest.json
+ */
+export function overheadTable(o) {
+  const [single, sharded] = o.sides;
+  /** @param {string} label @param {(s: any) => number | null} get @param {(n: number) => string} fmt */
+  const row = (label, get, fmt) => {
+    const a = get(single);
+    const b = get(sharded);
+    const ratio = a && b != null ? ` (${(b / a).toFixed(2)}×)` : "";
+    return `| ${label} | ${a == null ? "–" : fmt(a)} | ${b == null ? "–" : `${fmt(b)}${ratio}`} |`;
+  };
+  return [
+    `1 room of ${o.clients} ${o.protocol} clients in one workerd (every object on one thread: the hop's cost, not the gain).`,
+    "A build without shards ignores SHARD_COUNT, and both columns measure the single object.",
+    "",
+    `| metric | ${single.label} | ${sharded.label} |`,
+    "|---|---:|---:|",
+    row("highest sustained deliveries/s", (s) => s.bestSustainedDeliveriesPerSec, int),
+    row(`deliveries/s at ${o.rate} msg/s offered (both sustained)`, (s) => s.deliveriesPerSec, int),
+    row(`p50 ms at ${o.rate} msg/s`, (s) => s.p50, ms),
+    row(`p99 ms at ${o.rate} msg/s`, (s) => s.p99, ms),
+    "",
+    ...o.sides.map((/** @type {any} */ s) => `- ${s.label}: ${ramp(s.points)}`),
+    "",
+  ].join("\n");
+}
+
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
 
 /**
