@@ -10,7 +10,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Refusal } from "./auth";
 import { Fanout, type Remote, type ShardStub } from "./big-rooms/fanout";
-import { Layout, SHARDS_HEADER } from "./big-rooms/layout";
+import { Layout, SHARDS_HEADER, shardName } from "./big-rooms/layout";
 import { Faults } from "./big-rooms/link";
 import type { Joiner, LogRow, UpBatch, UpResult } from "./big-rooms/wire";
 import { type Limits, read, readLimits, readShardLimits } from "./config";
@@ -89,8 +89,11 @@ const REPLAY_PAGE = 100;
 export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   /** Limits that override the `[vars]`, for a subclass that wants them in code. */
   static limits: Partial<Limits> = {};
-  /** The namespace of the shards a big room spreads over; without one, a room never shards. */
-  static shards: (env: never) => unknown = (env: object) => read(env, "SHARDS");
+  /**
+   * The namespace of shard `index` of a big room (docs/large-rooms.md);
+   * without one, a room never shards. Default: the `SHARDS` binding.
+   */
+  static shards: (env: never, index: number) => unknown = (env: object) => read(env, "SHARDS");
 
   private readonly sessions = new Map<string, Session>();
   /** The same sessions by socket, so a frame finds its sender without reading the attachment. */
@@ -115,14 +118,14 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     this.limits = { ...readLimits(env), ...own };
     this.log = new RoomLog(ctx.storage.sql, this.limits);
     this.turn = new Turn((end) => this.log.whenStored(end));
-    const shards = (this.constructor as typeof Room).shards as (env: E) => unknown;
-    const namespace = shards(env) as DurableObjectNamespace | undefined;
+    const shards = (this.constructor as typeof Room).shards as (env: E, index: number) => unknown;
+    const namespace = (index: number) => shards(env, index) as DurableObjectNamespace | undefined;
     const shardStub = (index: number) =>
-      namespace?.getByName(`${this.roomName}#${index}`) as unknown as ShardStub;
+      namespace(index)?.getByName(shardName(this.roomName, index)) as unknown as ShardStub;
     const faults = Faults.parse(read(env, "LINK_FAULTS"));
     const endOfTurn = (run: () => void) => setTimeout(() => this.log.whenStored(run), 0);
     this.fanout = new Fanout(ctx.storage.sql, shardStub, faults, endOfTurn);
-    this.layout = new Layout(ctx.storage.sql, readShardLimits(env), namespace !== undefined);
+    this.layout = new Layout(ctx.storage.sql, readShardLimits(env), namespace(0) !== undefined);
     this.occupancy = new Occupancy(
       () => this.headcount,
       () => this.quiet > 0,
