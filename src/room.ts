@@ -514,7 +514,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
           if (refusal) refused[event.joiner.peer.id] = refusal;
         } else if (event.kind === "leave") this.depart(event.id);
         else if (event.kind === "answer") this.answerRemote(event.to, event.text);
-        else this.speakRemote(event.from, event.text);
+        else if (event.kind === "frame") this.speakRemote(event.from, event.text);
       }
       await this.log.settled();
       return { life: this.fanout.life, refused };

@@ -76,6 +76,8 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private life = crypto.randomUUID();
   /** The room has not yet answered this life: each batch says what the shard holds. */
   private unconfirmed = true;
+  /** This life has said hello, so the room learns of sessions a restart took. */
+  private greeted = false;
   /** Joins waiting for the room's verdict. */
   private readonly joining = new Map<string, (refusal: Refusal | undefined) => void>();
   /** The last broadcast every welcomed session has been given; undefined until known. */
@@ -204,6 +206,10 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
     if (batch.life !== this.roomLife) this.roomRestarted(batch.life);
     else if (batch.seq <= this.lastDown) return;
     this.lastDown = batch.seq;
+    if (!this.greeted) {
+      this.greeted = true;
+      this.up.push({ kind: "hello" });
+    }
     if (batch.lagged) this.closeAll(1013, "fell behind the room; resume");
     for (const item of batch.items) await this.apply(item);
   }
@@ -338,6 +344,7 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
     this.closeAll(1012, "the room is unreachable; resume");
     this.life = crypto.randomUUID();
     this.unconfirmed = true;
+    this.greeted = false;
   }
 
   /** A new life of the room may have lost what it had queued: welcomes that never came, above all. */

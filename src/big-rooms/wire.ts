@@ -25,6 +25,8 @@ export type Up =
   /** One client frame that passed the shard's parser and rate limit, as JSON text. */
   | { kind: "frame"; from: string; text: string }
   | { kind: "leave"; id: string }
+  /** Nothing but the batch itself: a new life telling the room which sessions it holds. */
+  | { kind: "hello" }
   /**
    * An answer the shard gave itself (a bad frame, a rate limit), sent back
    * down through the room so it keeps its place among the room's answers.
