@@ -29,6 +29,12 @@ export default defineConfig({
         ADMIN_TOKEN: "test-admin-token",
         SHARD_COUNT: "3",
       }),
+      // Presence at scale: a tiny PRESENCE_MAX, in one object and over shards.
+      workerd("workerd-crowd", ["test/crowd/*.test.ts"], { PRESENCE_MAX: "2" }),
+      workerd("workerd-crowd-sharded", ["test/crowd/*.test.ts"], {
+        PRESENCE_MAX: "2",
+        SHARD_COUNT: "3",
+      }),
       // JWT auth and an Origin allow-list on; no ADMIN_TOKEN configured.
       workerd("workerd-auth", ["test/auth/*.test.ts", "test/documents/auth/*.test.ts"], {
         AUTH_SECRET: "test-auth-secret",
