@@ -35,6 +35,12 @@ export default defineConfig({
         PRESENCE_MAX: "2",
         SHARD_COUNT: "3",
       }),
+      // A room that shards by load, with thresholds small enough to cross.
+      workerd("workerd-switch", ["test/switch/*.test.ts"], {
+        ADMIN_TOKEN: "test-admin-token",
+        SHARD_AT_SESSIONS: "8",
+        SHARDS_BY_LOAD: "2",
+      }),
       // JWT auth and an Origin allow-list on; no ADMIN_TOKEN configured.
       workerd("workerd-auth", ["test/auth/*.test.ts", "test/documents/auth/*.test.ts"], {
         AUTH_SECRET: "test-auth-secret",
