@@ -35,6 +35,12 @@ export default defineConfig({
         PRESENCE_MAX: "2",
         SHARD_COUNT: "3",
       }),
+      // The resume property over shards whose links drop, double and delay calls.
+      workerd("workerd-faults", ["test/resume.property.test.ts", "test/sharded/order.test.ts"], {
+        ADMIN_TOKEN: "test-admin-token",
+        SHARD_COUNT: "3",
+        LINK_FAULTS: "drop=0.2,double=0.2,delay=0.3",
+      }),
       // A room that shards by load, with thresholds small enough to cross.
       workerd("workerd-switch", ["test/switch/*.test.ts"], {
         ADMIN_TOKEN: "test-admin-token",
