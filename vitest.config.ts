@@ -59,6 +59,13 @@ export default defineConfig({
       }),
       // Someone else's Worker mounting the relay with hooks (test/hooks/worker.ts).
       workerd("workerd-hooks", ["test/hooks/*.test.ts"], {}, "./test/hooks/wrangler.toml"),
+      // The same, with its rooms spread over shards: hooks still run in the room.
+      workerd(
+        "workerd-hooks-sharded",
+        ["test/hooks/*.test.ts"],
+        { SHARD_COUNT: "3" },
+        "./test/hooks/wrangler.toml",
+      ),
       // A per-address cap small enough to reach.
       workerd("workerd-limits", ["test/limits/*.test.ts"], { MAX_CONNECTIONS_PER_IP: "3" }),
       {

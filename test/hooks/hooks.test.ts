@@ -45,6 +45,9 @@ describe("a relay mounted under a prefix", () => {
     const ada = await open(room, { user: "ada", name: "ignored" });
     const bob = await open(room);
     expect(bob.welcome.peers).toEqual([{ id: ada.welcome.id, name: "user ada", user: "ada" }]);
+    // In workerd-hooks-sharded, the subclass's own shards hold them.
+    const sharded = Number((env as { SHARD_COUNT?: string }).SHARD_COUNT ?? 0) > 0;
+    expect((await ruled().getByName(room).describe()).mode).toBe(sharded ? "sharded" : "single");
   });
 });
 

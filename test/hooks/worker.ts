@@ -4,15 +4,18 @@
  * wait, and fail on purpose, so the tests can see what each does.
  */
 import { Hono } from "hono";
-import { type Message, type Peer, Rejection, Room, relay } from "../../src/server";
+import { type Message, type Peer, Rejection, Room, relay, Shard } from "../../src/server";
 
 export type HooksEnv = {
   RULED: DurableObjectNamespace<RuledRoom>;
   COUNTING: DurableObjectNamespace<CountingRoom>;
+  RULED_SHARDS: DurableObjectNamespace<RuledShard>;
   ADMIN_TOKEN: string;
 };
 
 export class RuledRoom extends Room<HooksEnv> {
+  /** Its shards, when SHARD_COUNT spreads rooms over them (the workerd-hooks-sharded project). */
+  static shards = (env: HooksEnv) => env.RULED_SHARDS;
   private readonly seen: string[] = [];
 
   async onMessage(sender: Peer, frame: Message): Promise<Message | undefined> {
@@ -37,6 +40,11 @@ export class RuledRoom extends Room<HooksEnv> {
   async events(): Promise<string[]> {
     return this.seen;
   }
+}
+
+/** The shards of RuledRoom: they find their room under its own binding. */
+export class RuledShard extends Shard<HooksEnv> {
+  static rooms = (env: HooksEnv) => env.RULED;
 }
 
 /** docs/server.md's room that keeps a table of its own and answers an RPC method. */
@@ -70,6 +78,7 @@ app.route(
   "/realtime",
   relay<HooksEnv, RuledRoom>({
     rooms: (env) => env.RULED,
+    shards: (env) => env.RULED_SHARDS,
     authorize: (request) => {
       const user = new URL(request.url).searchParams.get("user");
       if (user === "banned") return new Response("banned", { status: 403 });
