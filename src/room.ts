@@ -109,8 +109,8 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly fanout: Fanout;
   private readonly layout: Layout;
   private readonly occupancy: Occupancy;
-  /** Members not announced one by one, here and on shards. */
-  private quiet = 0;
+  /** Members announced one by one (at most `PRESENCE_MAX`), here and on shards. */
+  private readonly announced = new Map<string, Member>();
 
   constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
@@ -128,7 +128,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     this.layout = new Layout(ctx.storage.sql, readShardLimits(env), namespace(0) !== undefined);
     this.occupancy = new Occupancy(
       () => this.headcount,
-      () => this.quiet > 0,
+      () => this.headcount > this.announced.size,
       (text) => this.sendToAll(text),
     );
     for (const member of this.fanout.members.values()) this.arrived(member);
@@ -595,7 +595,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private farewell(member: Member, code: number, error?: string, counted = true): void {
     const { peer } = member;
     if (counted && member.address !== undefined) this.count(member.address, -1);
-    if (counted && member.quiet) this.quiet -= 1;
+    if (counted) this.announced.delete(peer.id);
     if (!member.quiet) this.sendToAll(encode({ type: "leave", peer }));
     this.occupancy.changed();
     notify(() => this.onLeave(peer), this.roomName, "onLeave");
@@ -637,20 +637,18 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   /** True when a newcomer would not be announced: `PRESENCE_MAX` members already are. */
   private get crowded(): boolean {
-    return this.headcount - this.quiet >= this.limits.presenceMax;
+    return this.announced.size >= this.limits.presenceMax;
   }
 
   /** The announced members, as a welcome lists them. */
   private peers(): Peer[] {
-    const peers: Peer[] = [];
-    for (const member of this.members()) if (!member.quiet) peers.push(member.peer);
-    return peers;
+    return [...this.announced.values()].map((member) => member.peer);
   }
 
   /** Counts a member that is in the room, new or found again on waking. */
   private arrived(member: Member): void {
     if (member.address !== undefined) this.count(member.address, 1);
-    if (member.quiet) this.quiet += 1;
+    if (!member.quiet) this.announced.set(member.peer.id, member);
   }
 
   private remember(ws: WebSocket, attachment: Attachment): Session {
