@@ -104,7 +104,7 @@ describe("sequence numbers", () => {
 });
 
 describe("stored before shown", () => {
-  // Drives the room object's own sockets; test/sharded/ covers the same on shards.
+  // Drives the room object's own sockets, which a sharded room does not hold.
   it.skipIf(SHARDED)(
     "sends no relay or ack naming a seq before storage holds that seq",
     async () => {
@@ -162,7 +162,7 @@ describe("resume", () => {
     expect(got.map((m) => m.seq)).toEqual([2, 3, 4, 5, 6, 7, 8]);
   });
 
-  // Drives the room object's own sockets; test/sharded/ covers the same on shards.
+  // Drives the room object's own sockets, which a sharded room does not hold.
   it.skipIf(SHARDED)(
     "a live broadcast during a replay arrives once, in seq order; the session's own never",
     async () => {
@@ -190,7 +190,7 @@ describe("resume", () => {
     },
   );
 
-  // Drives the room object's own sockets; test/sharded/ covers the same on shards.
+  // Drives the room object's own sockets, which a sharded room does not hold.
   it.skipIf(SHARDED)(
     "closes a resume with 4000 when history moves past it, and the next resume reports the gap",
     async () => {

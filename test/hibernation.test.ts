@@ -46,7 +46,7 @@ describe("hibernation", () => {
     expect(ada.client.all("leave")).toHaveLength(1);
   });
 
-  // Drives the room object's own sockets; test/sharded/ covers the same on shards.
+  // Drives the room object's own sockets, which a sharded room does not hold.
   it.skipIf(SHARDED)("a room evicted with its sockets closed sends each a close", async () => {
     const room = freshRoom();
     const ada = await join(room, "ada");

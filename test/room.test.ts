@@ -50,7 +50,7 @@ describe("presence", () => {
     expect(ada.client.all("join").map((f) => f.peer.id)).toEqual([bob.welcome.id, cy.welcome.id]);
   });
 
-  // Drives the room object's own sockets; test/sharded/ covers the same on shards.
+  // Drives the room object's own sockets, which a sharded room does not hold.
   it.skipIf(SHARDED)("tells a newcomer nothing its welcome already covers", async () => {
     const room = freshRoom();
     const ada = await join(room, "ada");

@@ -34,21 +34,24 @@ describe("resume on a shard", { timeout: 20_000 }, () => {
     expect(seqs(back.client)).toEqual(Array.from({ length: 151 }, (_, i) => i + 4));
   });
 
-  it("serves many resumers on one shard at once, each exactly once", async () => {
+  it("serves many resumers on one shard at once, each exactly once, while live ones arrive", async () => {
     const room = freshRoom();
     const speaker = await joinOn(room, 0, "speaker");
     const epoch = speaker.welcome.epoch;
     await publish(room, 120, "m");
     const points = [0, 10, 50, 119, 120];
+    // Live broadcasts keep coming while they replay.
+    const during = publish(room, 20, "during");
     const resumers = await Promise.all(
       points.map((since, i) => joinOn(room, 2, `r${i}`, { since, epoch })),
     );
+    await during;
     send(speaker.client, "live", "live");
     for (const [i, { client, welcome }] of resumers.entries()) {
       expect(welcome.recovered).toBe(true);
       await client.next("message", (m) => m.data === "live");
       const since = points[i] ?? 0;
-      expect(seqs(client)).toEqual(Array.from({ length: 121 - since }, (_, k) => since + 1 + k));
+      expect(seqs(client)).toEqual(Array.from({ length: 141 - since }, (_, k) => since + 1 + k));
     }
   });
 });
