@@ -45,7 +45,8 @@ export class Fanout {
   readonly members = new Map<string, Remote>();
   private readonly perShard = new Map<number, number>();
   private readonly links = new Map<number, Link<Down, void>>();
-  private readonly lagged = new Set<number>();
+  /** Shards whose queue was dropped, and which batch (once built) tells them so. */
+  private readonly lagged = new Map<number, number | undefined>();
   /** The last uplink batch of each shard, answered again when it is repeated. */
   private readonly ups = new Map<
     number,
@@ -142,7 +143,7 @@ export class Fanout {
     if (link.queued >= MAX_QUEUED) {
       // A shard this far behind cannot catch up from its queue: its sessions resume instead.
       link.discard();
-      this.lagged.add(shard);
+      this.lagged.set(shard, undefined);
     }
     link.push(item);
   }
@@ -170,12 +171,17 @@ export class Fanout {
         faults: this.faults,
         schedule: this.schedule,
         call: (batch) => {
+          if (this.lagged.has(shard) && this.lagged.get(shard) === undefined) {
+            this.lagged.set(shard, batch.seq);
+          }
           const lagged = this.lagged.has(shard) ? (true as const) : undefined;
           return this.shard(shard).downlink({ life: this.life, lagged, ...batch });
         },
-        delivered: () => this.lagged.delete(shard),
+        delivered: (batch) => {
+          if (this.lagged.get(shard) === batch.seq) this.lagged.delete(shard);
+        },
         // Its sessions lost what the batch carried; the next batch tells the shard so.
-        lost: () => this.lagged.add(shard),
+        lost: () => this.lagged.set(shard, undefined),
       });
       this.links.set(shard, link);
     }
