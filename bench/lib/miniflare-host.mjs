@@ -3,6 +3,7 @@
  *
  *   node bench/lib/miniflare-host.mjs --port 8788 --entry /tmp/bundle/index.js
  *     [--direct] [--worker relay|floor] [--compat-flag F]... [--inspector-port N]
+ *     [--var NAME=VALUE]...
  *
  * --direct serves the port from a direct socket (`unsafeDirectSockets`): our
  * own Worker answers the upgrade, as in production, with no Miniflare entry
@@ -11,7 +12,7 @@
  *
  * --worker relay (default): the bundled relay, its ROOMS Durable Object on
  * SQLite and the [vars] of wrangler.toml (read by wrangler's own config
- * reader), with the bench's limits on top. --worker floor: bench/floor's
+ * reader), with the bench's limits on top and any --var on top of those. --worker floor: bench/floor's
  * forward-only Durable Object, with the same compatibility date and flags.
  * Prints `READY <url>` once serving.
  */
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     worker: { type: "string", default: "relay" },
     "compat-flag": { type: "string", multiple: true, default: [] },
     "inspector-port": { type: "string" },
+    var: { type: "string", multiple: true, default: [] },
   },
 });
 if (!values.port || !values.entry) throw new Error("--port and --entry are required");
@@ -52,7 +54,7 @@ const worker = {
   durableObjects: floor
     ? { ROOMS: { className: "Floor", useSQLite: true } }
     : workerOptions.durableObjects,
-  bindings: floor ? {} : { ...workerOptions.bindings, ...BENCH_VARS },
+  bindings: floor ? {} : { ...workerOptions.bindings, ...BENCH_VARS, ...vars(values.var) },
   ...(values.direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port }] } : {}),
 };
 
@@ -71,6 +73,13 @@ const mf = new Miniflare(
 
 const url = values.direct ? await mf.unsafeGetDirectURL("edge-relay") : await mf.ready;
 console.log(`READY ${url}`);
+
+/** `NAME=VALUE` pairs as bindings. @param {string[]} pairs */
+function vars(pairs) {
+  return Object.fromEntries(
+    pairs.map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+  );
+}
 
 let stopping = false;
 async function stop() {
