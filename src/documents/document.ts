@@ -39,10 +39,12 @@ export class Document extends DurableObject<Env> {
   private readonly docLimits: DocLimits;
   private readonly store: DocStore;
   private readonly turn = new Turn();
-  /** The document in memory: storage plus the batch; loaded on first use. */
+  /** The document in memory, as stored; loaded on first use. */
   private loaded: Y.Doc | undefined;
-  /** Updates applied this turn, waiting for its one commit, with who sent each. */
-  private batch: { updates: Uint8Array[]; senders: Socket[]; waiting: (() => void)[] } | undefined;
+  /** Updates received this turn, waiting for its one commit, and who sent them. */
+  private batch:
+    | { updates: Uint8Array[]; senders: Set<Socket>; waiting: (() => void)[] }
+    | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -117,66 +119,74 @@ export class Document extends DurableObject<Env> {
     }
   }
 
-  /** Applies, stores, then relays what was new; what fails to apply goes nowhere. */
+  /** Stages an update for the turn's commit; one that would pass MAX_DOC_BYTES is refused. */
   private update(socket: Socket, update: Uint8Array): void {
-    const doc = this.doc;
-    // Checked before applying, so a refused update never enters the document.
+    // Raw bytes overestimate what an update adds, so this never lets too much in.
     const unstored = this.batch?.updates.reduce((n, u) => n + u.byteLength, 0) ?? 0;
-    if (!this.store.fits(update.byteLength, unstored, doc)) {
+    if (!this.store.fits(update.byteLength + unstored, 0, this.doc)) {
       const max = this.docLimits.maxDocBytes;
       this.drop(socket, CLOSE.tooLarge, `the document would pass ${max} bytes`);
       return;
     }
-    const delta = applied(doc, update);
-    if (delta instanceof Error) {
-      this.loaded = undefined; // it may have half-applied; rebuild it
-      this.ignore(`update failed to apply: ${delta.message}`);
-      return;
+    if (!this.batch) {
+      this.batch = { updates: [], senders: new Set(), waiting: [] };
+      setTimeout(() => this.commit(), 0);
     }
-    if (delta) this.stage(delta, socket);
+    this.batch.updates.push(update);
+    this.batch.senders.add(socket);
   }
 
   /**
-   * Updates are group-committed: those of one turn are written in one commit
-   * at its end, and relayed after it, so nobody hears of an update that could
-   * be lost. A commit per update cost more than everything else here.
+   * Updates are group-committed: those of one turn are applied in one
+   * transaction, which yields one update of what was new, stored in one commit
+   * and relayed after it, so nobody hears of an update that could be lost.
+   * Merging a burst's updates one by one (Y.mergeUpdates) grew with the
+   * square of their number; one transaction grows with their bytes.
    */
-  private stage(delta: Uint8Array, from: Socket): void {
-    if (!this.batch) {
-      this.batch = { updates: [], senders: [], waiting: [] };
-      setTimeout(() => this.commit(), 0);
-    }
-    this.batch.updates.push(delta);
-    this.batch.senders.push(from);
-  }
-
   private commit(): void {
     const batch = this.batch;
     if (!batch) return;
-    const { updates, senders, waiting } = batch;
+    this.batch = undefined;
+    const { senders, waiting } = batch;
+    const delta = this.applyTurn(batch.updates, senders);
     try {
-      this.store.append(
-        updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates),
-        this.doc,
-      );
+      if (delta) this.store.append(delta, this.doc);
     } catch (error) {
-      this.batch = undefined;
       this.loaded = undefined;
       log("doc_storage_error", { doc: this.name, error: String(error) });
       // Their providers resync what was lost when they reconnect.
-      for (const sender of new Set(senders)) this.drop(sender, CLOSE.internal, "could not store");
+      for (const sender of senders) this.drop(sender, CLOSE.internal, "could not store");
       // The document is storage alone again; what waited is answered from it.
       for (const then of waiting) then();
       return;
     }
-    this.batch = undefined;
-    updates.forEach((update, i) => {
-      this.sendToAll(syncUpdate(update), senders[i]?.ws);
-    });
+    // A lone sender has it all already; with several, each also hears its own.
+    const only = senders.size === 1 ? [...senders][0]?.ws : undefined;
+    if (delta) this.sendToAll(syncUpdate(delta), only);
     for (const then of waiting) then();
   }
 
-  /** Runs `then` once the updates applied so far are stored. */
+  /**
+   * Applies a turn's updates; answers what they added (undefined if nothing).
+   * An update that fails to apply is left out: the document may have taken
+   * part of it, so it is rebuilt from storage and the others applied again.
+   */
+  private applyTurn(updates: Uint8Array[], senders: Set<Socket>): Uint8Array | undefined {
+    const first = applied(this.doc, updates);
+    if (!(first instanceof Failure)) return first;
+    this.ignore(`update failed to apply: ${first.error.message}`);
+    this.loaded = undefined;
+    const again = applied(
+      this.doc,
+      updates.filter((_, i) => i !== first.index),
+    );
+    if (!(again instanceof Failure)) return again;
+    this.loaded = undefined;
+    for (const sender of senders) this.drop(sender, CLOSE.internal, "could not apply");
+    return undefined;
+  }
+
+  /** Runs `then` once the updates received so far are stored. */
   private whenStored(then: () => void): void {
     if (this.batch) this.batch.waiting.push(then);
     else then();
@@ -230,11 +240,7 @@ export class Document extends DurableObject<Env> {
   // ---- plumbing ------------------------------------------------------------
 
   private get doc(): Y.Doc {
-    if (!this.loaded) {
-      const doc = this.store.load();
-      for (const update of this.batch?.updates ?? []) Y.applyUpdate(doc, update);
-      this.loaded = doc;
-    }
+    this.loaded ??= this.store.load();
     return this.loaded;
   }
 
@@ -260,20 +266,37 @@ export class Document extends DurableObject<Env> {
   }
 }
 
-/** Applies an update; answers what it added (undefined if nothing), or the error it threw. */
-function applied(doc: Y.Doc, update: Uint8Array): Uint8Array | undefined | Error {
-  const deltas: Uint8Array[] = [];
-  const capture = (delta: Uint8Array) => deltas.push(delta);
+/** Which update of a turn failed to apply, and why. */
+class Failure {
+  constructor(
+    readonly index: number,
+    readonly error: Error,
+  ) {}
+}
+
+/** Applies updates in one transaction; answers what they added (undefined if nothing). */
+function applied(doc: Y.Doc, updates: Uint8Array[]): Uint8Array | undefined | Failure {
+  let delta: Uint8Array | undefined;
+  const capture = (update: Uint8Array) => {
+    delta = update;
+  };
   doc.on("update", capture);
   try {
-    Y.applyUpdate(doc, update);
-  } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
+    let failure: Failure | undefined;
+    doc.transact(() => {
+      updates.forEach((update, i) => {
+        if (failure) return;
+        try {
+          Y.applyUpdate(doc, update);
+        } catch (error) {
+          failure = new Failure(i, error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+    });
+    return failure ?? delta;
   } finally {
     doc.off("update", capture);
   }
-  if (deltas.length <= 1) return deltas[0];
-  return Y.mergeUpdates(deltas);
 }
 
 function attachmentOf(ws: WebSocket): Attachment {
