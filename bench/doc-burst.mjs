@@ -148,7 +148,7 @@ for (const [label, time, kept] of [
 ]) {
   console.log(`| ${label} | ${ms(wall(time))} | ${ms(cpu(time))} | ${kept.join(", ")} |`);
 }
-const ratio = (/** @type {(xs: any) => number[]} */ of) =>
+const ratio = (/** @type {(xs: {wall: number, cpu: number}[]) => number[]} */ of) =>
   median(of(relayTime)) / median(of(yTime));
 console.log(
   `\nrelay / y-websocket, medians: wall ${ratio(wall).toFixed(2)}x, server CPU ${ratio(cpu).toFixed(2)}x`,

@@ -10,7 +10,13 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import * as Y from "yjs";
-import { type DocLimits, type Limits, readDocLimits, readLimits } from "../config";
+import {
+  type DocLimits,
+  type Limits,
+  readDocLimits,
+  readLimits,
+  UPDATE_FLOOR_BYTES,
+} from "../config";
 import { log } from "../log";
 import { answerClose, Outlet, Turn } from "../outlet";
 import { RateLimiter } from "../rate-limit";
@@ -30,7 +36,8 @@ import { DocStore } from "./store";
 /** Kept in each socket's attachment, so hibernation keeps who owns which presence. */
 type Attachment = { owned: OwnedEntry[] };
 
-type Socket = { ws: WebSocket; outlet: Outlet; limiter: RateLimiter };
+/** `limiter` counts frames other than updates; `updates` counts update bytes. */
+type Socket = { ws: WebSocket; outlet: Outlet; limiter: RateLimiter; updates: RateLimiter };
 
 export class Document extends DurableObject<Env> {
   private readonly sockets = new Map<WebSocket, Socket>();
@@ -90,15 +97,32 @@ export class Document extends DurableObject<Env> {
     }
     const read = readMessage(new Uint8Array(raw));
     if (!read.ok) return this.ignore(read.reason);
-    const verdict = socket.limiter.take(Date.now());
-    if (verdict === "flooding") return this.drop(socket, CLOSE.flooding, "flooding");
-    if (verdict === "limited") {
-      // Presence renews itself; an update must not be lost, so the socket is
-      // closed and the provider's reconnect resyncs it.
-      if (read.message.type !== "update") return this.ignore("over the rate limit");
-      return this.drop(socket, CLOSE.tryAgain, "over the rate limit");
-    }
+    const refusal = this.overLimit(socket, read.message, raw.byteLength);
+    if (refusal === "ignore") return this.ignore("over the rate limit");
+    if (refusal) return this.drop(socket, refusal.code, refusal.reason);
     this.speak(socket, read.message);
+  }
+
+  /**
+   * Updates are charged their bytes: a closed socket loses the edits in
+   * flight, so the budget is sized to take bursts whole, and only an update
+   * past it closes the socket (1013: the provider reconnects and resyncs).
+   * Presence over its frame budget is dropped: it renews itself.
+   */
+  private overLimit(
+    socket: Socket,
+    message: DocMessage,
+    bytes: number,
+  ): { code: number; reason: string } | "ignore" | undefined {
+    const now = Date.now();
+    if (message.type === "update") {
+      const cost = Math.max(bytes, UPDATE_FLOOR_BYTES);
+      if (socket.updates.take(now, cost) === "ok") return undefined;
+      return { code: CLOSE.tryAgain, reason: "over the rate limit" };
+    }
+    const verdict = socket.limiter.take(now);
+    if (verdict === "flooding") return { code: CLOSE.flooding, reason: "flooding" };
+    return verdict === "limited" ? "ignore" : undefined;
   }
 
   private speak(socket: Socket, message: DocMessage): void {
@@ -249,11 +273,13 @@ export class Document extends DurableObject<Env> {
   }
 
   private remember(ws: WebSocket): Socket {
-    const { ratePerSecond, rateBurst } = this.docLimits;
+    const { ratePerSecond, rateBurst, updateBytesPerSecond, updateBytesBurst } = this.docLimits;
+    const now = Date.now();
     const socket: Socket = {
       ws,
       outlet: new Outlet(ws, false, this.turn),
-      limiter: new RateLimiter(ratePerSecond, rateBurst, Date.now()),
+      limiter: new RateLimiter(ratePerSecond, rateBurst, now),
+      updates: new RateLimiter(updateBytesPerSecond, updateBytesBurst, now),
     };
     this.sockets.set(ws, socket);
     return socket;
