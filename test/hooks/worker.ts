@@ -4,7 +4,14 @@
  * wait, and fail on purpose, so the tests can see what each does.
  */
 import { Hono } from "hono";
-import { type Message, type Peer, Rejection, Room, relay } from "../../src/server";
+import {
+  type Message,
+  type Peer,
+  Rejection,
+  type RejectionCode,
+  Room,
+  relay,
+} from "../../src/server";
 
 export type HooksEnv = { RULED: DurableObjectNamespace<RuledRoom>; ADMIN_TOKEN: string };
 
@@ -15,6 +22,8 @@ export class RuledRoom extends Room<HooksEnv> {
     const text = String(frame.data);
     if (text === "forbidden") throw new Rejection("forbidden", "not in this room");
     if (text === "crash") throw new Error("a bug in the hook");
+    // What plain JavaScript, or a cast, lets through: a code the protocol lacks.
+    if (text === "odd code") throw new Rejection("teapot" as string as RejectionCode, "odd");
     if (text.startsWith("slow")) await new Promise((resolve) => setTimeout(resolve, 50));
     if (text === "as is") return undefined;
     return { ...frame, data: `${sender.name}: ${text.toUpperCase()}` };
