@@ -51,8 +51,7 @@ export function documentRoutes<E extends object>(
     // The same authorize as rooms: a token's `rooms` grant covers document names too.
     const identity = await options.authorize(c.req.raw, c.env, name);
     if (identity instanceof Response) {
-      const code = identity.status === 403 ? CLOSE.forbidden : CLOSE.unauthorized;
-      return refuse(name, code, await reasonOf(identity));
+      return refuse(name, closeCodeOf(identity.status), await reasonOf(identity));
     }
     const target = new URL("https://document/connect");
     target.searchParams.set("doc", name);
@@ -60,6 +59,18 @@ export function documentRoutes<E extends object>(
   });
 
   return documents;
+}
+
+/**
+ * The close code for an `authorize` refusal. Only 401 and 403 are final
+ * (4401, 4403: y-websocket stops on 4400-4499); anything else, such as 429
+ * or a 503 while your auth backend is down, is closed with a code the
+ * provider retries with backoff.
+ */
+function closeCodeOf(status: number): number {
+  if (status === 401) return CLOSE.unauthorized;
+  if (status === 403) return CLOSE.forbidden;
+  return status >= 500 ? CLOSE.internal : CLOSE.tryAgain;
 }
 
 /** A refusal's message, short enough for a close reason (123 bytes). */

@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import {
+  Document,
   type Message,
   type Peer,
   Rejection,
@@ -13,7 +14,22 @@ import {
   relay,
 } from "../../src/server";
 
-export type HooksEnv = { RULED: DurableObjectNamespace<RuledRoom>; ADMIN_TOKEN: string };
+export type HooksEnv = {
+  RULED: DurableObjectNamespace<RuledRoom>;
+  DOCS: DurableObjectNamespace<Document>;
+  ADMIN_TOKEN: string;
+};
+
+export { Document };
+
+/** How the test authorize refuses, by `?user=`: every status a backend might answer. */
+const REFUSALS: Record<string, number> = {
+  banned: 403,
+  nobody: 401,
+  busy: 429,
+  down: 503,
+  broken: 500,
+};
 
 export class RuledRoom extends Room<HooksEnv> {
   private readonly seen: string[] = [];
@@ -52,9 +68,11 @@ app.route(
     rooms: (env) => env.RULED,
     authorize: (request) => {
       const user = new URL(request.url).searchParams.get("user");
-      if (user === "banned") return new Response("banned", { status: 403 });
+      const status = user ? REFUSALS[user] : undefined;
+      if (status) return new Response(user, { status });
       return user ? { user, name: `user ${user}` } : undefined;
     },
+    documents: (env) => env.DOCS,
   }),
 );
 
