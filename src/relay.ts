@@ -104,7 +104,7 @@ export function relay<E extends object, R extends Room<E> = Room<E>>(
   app.route("/rooms", adminRoutes(options.rooms, adminToken));
   if (options.documents) {
     const docs = options.documents;
-    app.route("/docs", documentRoutes({ docs, authorize, origins, adminToken }));
+    app.route("/docs", documentRoutes({ docs, authorize, origins, adminToken, upgrades }));
   }
 
   app.notFound(() => errorResponse(404, "not_found", "no such route"));
