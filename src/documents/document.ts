@@ -36,6 +36,14 @@ import { DocStore } from "./store";
 /** Kept in each socket's attachment, so hibernation keeps who owns which presence. */
 type Attachment = { owned: OwnedEntry[] };
 
+/** A turn's updates, their bytes, who sent them, and what waits for their commit. */
+type Batch = {
+  updates: Uint8Array[];
+  bytes: number;
+  senders: Set<Socket>;
+  waiting: (() => void)[];
+};
+
 /** `limiter` counts frames other than updates; `updates` counts update bytes. */
 type Socket = { ws: WebSocket; outlet: Outlet; limiter: RateLimiter; updates: RateLimiter };
 
@@ -49,9 +57,7 @@ export class Document extends DurableObject<Env> {
   /** The document in memory, as stored; loaded on first use. */
   private loaded: Y.Doc | undefined;
   /** Updates received this turn, waiting for its one commit, and who sent them. */
-  private batch:
-    | { updates: Uint8Array[]; senders: Set<Socket>; waiting: (() => void)[] }
-    | undefined;
+  private batch: Batch | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -146,17 +152,18 @@ export class Document extends DurableObject<Env> {
   /** Stages an update for the turn's commit; one that would pass MAX_DOC_BYTES is refused. */
   private update(socket: Socket, update: Uint8Array): void {
     // Raw bytes overestimate what an update adds, so this never lets too much in.
-    const unstored = this.batch?.updates.reduce((n, u) => n + u.byteLength, 0) ?? 0;
+    const unstored = this.batch?.bytes ?? 0;
     if (!this.store.fits(update.byteLength + unstored, 0, this.doc)) {
       const max = this.docLimits.maxDocBytes;
       this.drop(socket, CLOSE.tooLarge, `the document would pass ${max} bytes`);
       return;
     }
     if (!this.batch) {
-      this.batch = { updates: [], senders: new Set(), waiting: [] };
+      this.batch = { updates: [], bytes: 0, senders: new Set(), waiting: [] };
       setTimeout(() => this.commit(), 0);
     }
     this.batch.updates.push(update);
+    this.batch.bytes += update.byteLength;
     this.batch.senders.add(socket);
   }
 
