@@ -10,6 +10,7 @@
  * `runDocuments` is the scenario for bench.mjs; nothing here asserts on timing.
  */
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -50,15 +51,24 @@ export async function runDocuments(plan = DOCUMENTS_QUICK) {
   return rows;
 }
 
-/** The relay on a direct socket (no entry worker, no dev proxy): the production path. */
-async function startMiniflareRelay() {
-  const { entry } = await buildBundle();
+/**
+ * The relay on a direct socket (no entry worker, no dev proxy): the production
+ * path. `vars` override the bench's lifted limits. @param {Record<string, string>} [vars]
+ */
+export async function startMiniflareRelay(vars = {}) {
+  const { entry, outdir } = await buildBundle();
   const label = "edge-relay /docs (direct socket)";
-  const server = await startWorkerd({ key: "direct", label, entry, direct: true });
+  const hostArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}=${value}`]);
+  const server = await startWorkerd({ key: "direct", label, entry, direct: true, hostArgs });
   return {
     label,
     ws: `${server.base.replace("http", "ws")}/docs`,
-    stop: server.stop,
+    /** The process that serves, for CPU accounting. */
+    pid: server.measuredPid,
+    stop: async () => {
+      await server.stop();
+      rmSync(outdir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -73,7 +83,7 @@ async function startRelay() {
 }
 
 /** y-websocket 1.5's reference server, in memory, as its README runs it. */
-async function startYWebsocket() {
+export async function startYWebsocket() {
   const port = await freePort();
   const child = spawn(process.execPath, [join(ROOT, "node_modules/y-websocket-v1/bin/server.js")], {
     env: { ...process.env, HOST: "127.0.0.1", PORT: String(port) },
@@ -94,7 +104,8 @@ async function startYWebsocket() {
     process.kill(-(/** @type {number} */ (child.pid)), "SIGTERM");
     await Promise.race([exited, sleep(3000)]);
   };
-  return { label: "y-websocket 1.5 server (Node)", ws: `ws://127.0.0.1:${port}`, stop };
+  const pid = () => /** @type {number} */ (child.pid);
+  return { label: "y-websocket 1.5 server (Node)", ws: `ws://127.0.0.1:${port}`, pid, stop };
 }
 
 /**

@@ -126,10 +126,22 @@ function number(env: Vars, name: string, min: number, fallback: number): number 
 export type DocLimits = {
   /** Largest encoded document, in bytes, that a document accepts updates up to. */
   maxDocBytes: number;
-  /** Per-socket token bucket: a keystroke costs about two frames (update + cursor). */
+  /** Per-socket token bucket for frames other than updates (awareness, sync step 1). */
   ratePerSecond: number;
   rateBurst: number;
+  /**
+   * Per-socket token bucket for updates, in bytes: each update frame costs its
+   * size, and at least UPDATE_FLOOR_BYTES, so tiny frames still pay for the
+   * event each one is. The burst takes a script's or an import's thousands of
+   * separate edits whole: a socket closed mid-burst loses what was in flight
+   * unless its provider reconnects.
+   */
+  updateBytesPerSecond: number;
+  updateBytesBurst: number;
 };
+
+/** The least an update frame is charged, in bytes: a one-character edit is about 20. */
+export const UPDATE_FLOOR_BYTES = 64;
 
 export const DEFAULT_DOC_LIMITS: DocLimits = {
   // About 17x in memory as a Y.Doc when fragmented by random edits: ~35 MB of
@@ -137,6 +149,9 @@ export const DEFAULT_DOC_LIMITS: DocLimits = {
   maxDocBytes: 2 * 1024 * 1024,
   ratePerSecond: 60,
   rateBurst: 300,
+  // 1 MiB: 16,384 one-character edits at the floor, about 0.3 s of the object's CPU here.
+  updateBytesPerSecond: 64 * 1024,
+  updateBytesBurst: 1024 * 1024,
 };
 
 export function readDocLimits(env: Vars): DocLimits {
@@ -144,5 +159,17 @@ export function readDocLimits(env: Vars): DocLimits {
     maxDocBytes: number(env, "MAX_DOC_BYTES", 1, DEFAULT_DOC_LIMITS.maxDocBytes),
     ratePerSecond: number(env, "DOC_RATE_LIMIT_PER_SECOND", 1, DEFAULT_DOC_LIMITS.ratePerSecond),
     rateBurst: number(env, "DOC_RATE_LIMIT_BURST", 1, DEFAULT_DOC_LIMITS.rateBurst),
+    updateBytesPerSecond: number(
+      env,
+      "DOC_RATE_LIMIT_BYTES_PER_SECOND",
+      1,
+      DEFAULT_DOC_LIMITS.updateBytesPerSecond,
+    ),
+    updateBytesBurst: number(
+      env,
+      "DOC_RATE_LIMIT_BYTES_BURST",
+      1,
+      DEFAULT_DOC_LIMITS.updateBytesBurst,
+    ),
   };
 }

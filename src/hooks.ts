@@ -14,11 +14,20 @@ export type Message = BroadcastFrame | DirectFrame;
 /** What `onMessage` may answer: nothing (route it as it came), or the frame to route instead. */
 export type MessageVerdict = Message | undefined;
 
-/** The codes a hook may refuse a frame with; anything else it throws becomes `rejected`. */
-export type RejectionCode = Extract<
-  FrameErrorCode,
-  "rejected" | "forbidden" | "bad_message" | "too_large" | "rate_limited"
->;
+/**
+ * The codes a hook may refuse a frame with. Anything else it throws, and a
+ * Rejection whose code is not one of these (JavaScript, or a cast), reaches
+ * its sender as `rejected` and is logged.
+ */
+export const REJECTION_CODES = [
+  "rejected",
+  "forbidden",
+  "bad_message",
+  "too_large",
+  "rate_limited",
+] as const satisfies readonly FrameErrorCode[];
+
+export type RejectionCode = (typeof REJECTION_CODES)[number];
 
 /**
  * Thrown from `onMessage` to refuse a frame: its sender gets an error frame
@@ -93,9 +102,17 @@ export class InOrder {
 }
 
 function refusal(error: unknown, room: string): ProtocolError {
-  if (error instanceof Rejection) return { code: error.code, message: error.message };
+  if (error instanceof Rejection) {
+    if (isRejectionCode(error.code)) return { code: error.code, message: error.message };
+    failed(`a Rejection with the unknown code ${String(error.code)}`, room, "onMessage");
+    return { code: "rejected", message: error.message };
+  }
   failed(error, room, "onMessage");
   return { code: "rejected", message: "the room could not accept this frame" };
+}
+
+function isRejectionCode(code: unknown): code is RejectionCode {
+  return (REJECTION_CODES as readonly unknown[]).includes(code);
 }
 
 function failed(error: unknown, room: string, hook: string): void {

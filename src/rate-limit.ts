@@ -26,15 +26,19 @@ export class RateLimiter {
     this.refilledAt = now;
   }
 
-  /** Spends a token if there is one; otherwise counts a rejection. */
-  take(now: number): Verdict {
+  /**
+   * Spends `cost` tokens if there are as many; otherwise counts a rejection.
+   * A cost above the burst is charged the whole burst, so it can pass at all.
+   */
+  take(now: number, cost = 1): Verdict {
     this.tokens = Math.min(
       this.burst,
       this.tokens + ((now - this.refilledAt) * this.perSecond) / 1000,
     );
     this.refilledAt = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
+    const due = Math.min(cost, this.burst);
+    if (this.tokens >= due) {
+      this.tokens -= due;
       return "ok";
     }
     if (now - this.windowStart > FLOOD_WINDOW_MS) {

@@ -8,6 +8,7 @@
  * room itself answers room_full (503) and too_many_connections (429).
  */
 import { type Context, Hono } from "hono";
+import { clientAddress, spendUpgrade } from "./address";
 import { adminRoutes } from "./admin";
 import { checkOrigin, checkToken, type Identity, isRefusal, type Refusal } from "./auth";
 import { connect, shardName } from "./big-rooms/layout";
@@ -103,17 +104,14 @@ export function relay<
       hello.name = identity.name ?? hello.name;
     }
     const address = clientAddress(c.req.header("cf-connecting-ip"));
-    if (address !== undefined) {
-      const budget = upgrades(c.env);
-      if (budget && !(await budget.limit({ key: address })).success) {
-        return refuse(
-          hello.room,
-          refusal(429, "too_many_upgrades", "too many upgrades from this address; retry later"),
-        );
-      }
-      // A known user is accountable; only anonymous sessions count per address.
-      if (hello.user === undefined) hello.address = address;
+    if (!(await spendUpgrade(upgrades(c.env), address))) {
+      return refuse(
+        hello.room,
+        refusal(429, "too_many_upgrades", "too many upgrades from this address; retry later"),
+      );
     }
+    // A known user is accountable; only anonymous sessions count per address.
+    if (hello.user === undefined) hello.address = address;
     const forwarded = toRoom(hello, c.req.raw);
     const shardSpace = shards(c.env);
     return connect(
@@ -131,7 +129,7 @@ export function relay<
   app.route("/rooms", adminRoutes(options.rooms, adminToken));
   if (options.documents) {
     const docs = options.documents;
-    app.route("/docs", documentRoutes({ docs, authorize, origins, adminToken }));
+    app.route("/docs", documentRoutes({ docs, authorize, origins, adminToken, upgrades }));
   }
 
   app.notFound(() => errorResponse(404, "not_found", "no such route"));
@@ -186,17 +184,6 @@ function readHello<E extends object>(c: Context<{ Bindings: E }>): Hello | Refus
   const epoch = c.req.query("epoch");
   return { room, name, client, since: since === undefined ? undefined : Number(since), epoch };
 }
-
-/**
- * The address the per-address limits count. Cloudflare sets the header in
- * production; locally Miniflare sets it to loopback for every client, and
- * local development and load tests must not hit a production abuse limit.
- */
-function clientAddress(header: string | undefined): string | undefined {
-  return header === undefined || LOOPBACK.has(header) ? undefined : header;
-}
-
-const LOOPBACK = new Set(["127.0.0.1", "::1"]);
 
 function refusal(status: number, code: HttpErrorCode, message: string): Refusal {
   return { status, code, message };

@@ -28,6 +28,16 @@ describe("token bucket", () => {
     expect(results.filter((r) => r === "ok")).toHaveLength(BURST);
   });
 
+  it("charges a cost of many tokens, and a cost above the burst as the whole burst", () => {
+    // A document's update bucket: bytes per second, each frame charged its size.
+    const limiter = new RateLimiter(1000, 4000, 0);
+    expect(limiter.take(0, 3000)).toBe("ok");
+    expect(limiter.take(0, 1500)).toBe("limited");
+    expect(limiter.take(500, 1500)).toBe("ok");
+    expect(limiter.take(4500, 9000)).toBe("ok"); // refilled to the burst; it may pass
+    expect(limiter.take(4500, 1)).toBe("limited");
+  });
+
   it("calls it a flood at the 100th rejection within 10 s", () => {
     const limiter = new RateLimiter(1, 1, 0);
     limiter.take(0);

@@ -12,7 +12,7 @@
  *
  * --worker relay (default): the bundled relay, its ROOMS Durable Object on
  * SQLite and the [vars] of wrangler.toml (read by wrangler's own config
- * reader), with the bench's limits on top. --worker floor: bench/floor's
+ * reader), with the bench's limits on top and any --var on top of those. --worker floor: bench/floor's
  * forward-only Durable Object, with the same compatibility date and flags.
  * --var sets a var on top of those (the big-room bench's SHARD_COUNT, ADMIN_TOKEN).
  * --config reads another wrangler config than the project's, --name names the
@@ -47,9 +47,6 @@ if (!values.port || !values.entry) throw new Error("--port and --entry are requi
 const port = Number(values.port);
 
 const { workerOptions } = unstable_getMiniflareWorkerOptions(values.config);
-const extraVars = Object.fromEntries(
-  values.var.map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
-);
 const state = mkdtempSync(join(tmpdir(), "bench-mf-state-"));
 const floor = values.worker === "floor";
 
@@ -65,7 +62,7 @@ const worker = {
   durableObjects: floor
     ? { ROOMS: { className: "Floor", useSQLite: true } }
     : workerOptions.durableObjects,
-  bindings: floor ? {} : { ...workerOptions.bindings, ...BENCH_VARS, ...extraVars },
+  bindings: floor ? {} : { ...workerOptions.bindings, ...BENCH_VARS, ...vars(values.var) },
   ...(values.direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port }] } : {}),
 };
 
@@ -85,6 +82,13 @@ const mf = new Miniflare(
 
 const url = values.direct ? await mf.unsafeGetDirectURL(values.name) : await mf.ready;
 console.log(`READY ${url}`);
+
+/** `NAME=VALUE` pairs as bindings. @param {string[]} pairs */
+function vars(pairs) {
+  return Object.fromEntries(
+    pairs.map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+  );
+}
 
 let stopping = false;
 async function stop() {

@@ -13,11 +13,14 @@ export const CLOSE = {
   forbidden: 4403,
   /** A frame over MAX_MESSAGE_BYTES, or a document that would pass MAX_DOC_BYTES. */
   tooLarge: 4413,
-  /** Over the rate limit or the connection cap: reconnecting later resyncs, nothing is lost. */
+  /**
+   * Over the update budget or the connection cap, or `authorize` answered
+   * neither 401 nor 403 (a 429, say): reconnecting later resyncs.
+   */
   tryAgain: 1013,
   /** Still sending long after being cut off. */
   flooding: 1008,
-  /** Storage failed; the client reconnects and resyncs. */
+  /** Storage failed, or `authorize` answered 5xx; the client reconnects and resyncs. */
   internal: 1011,
 } as const;
 

@@ -10,7 +10,13 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import * as Y from "yjs";
-import { type DocLimits, type Limits, readDocLimits, readLimits } from "../config";
+import {
+  type DocLimits,
+  type Limits,
+  readDocLimits,
+  readLimits,
+  UPDATE_FLOOR_BYTES,
+} from "../config";
 import { log } from "../log";
 import { answerClose, Outlet, Turn } from "../outlet";
 import { RateLimiter } from "../rate-limit";
@@ -30,7 +36,16 @@ import { DocStore } from "./store";
 /** Kept in each socket's attachment, so hibernation keeps who owns which presence. */
 type Attachment = { owned: OwnedEntry[] };
 
-type Socket = { ws: WebSocket; outlet: Outlet; limiter: RateLimiter };
+/** A turn's updates, their bytes, who sent them, and what waits for their commit. */
+type Batch = {
+  updates: Uint8Array[];
+  bytes: number;
+  senders: Set<Socket>;
+  waiting: (() => void)[];
+};
+
+/** `limiter` counts frames other than updates; `updates` counts update bytes. */
+type Socket = { ws: WebSocket; outlet: Outlet; limiter: RateLimiter; updates: RateLimiter };
 
 export class Document<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly sockets = new Map<WebSocket, Socket>();
@@ -39,10 +54,10 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   private readonly docLimits: DocLimits;
   private readonly store: DocStore;
   private readonly turn = new Turn();
-  /** The document in memory: storage plus the batch; loaded on first use. */
+  /** The document in memory, as stored; loaded on first use. */
   private loaded: Y.Doc | undefined;
-  /** Updates applied this turn, waiting for its one commit, with who sent each. */
-  private batch: { updates: Uint8Array[]; senders: Socket[]; waiting: (() => void)[] } | undefined;
+  /** Updates received this turn, waiting for its one commit, and who sent them. */
+  private batch: Batch | undefined;
 
   constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
@@ -88,15 +103,32 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     }
     const read = readMessage(new Uint8Array(raw));
     if (!read.ok) return this.ignore(read.reason);
-    const verdict = socket.limiter.take(Date.now());
-    if (verdict === "flooding") return this.drop(socket, CLOSE.flooding, "flooding");
-    if (verdict === "limited") {
-      // Presence renews itself; an update must not be lost, so the socket is
-      // closed and the provider's reconnect resyncs it.
-      if (read.message.type !== "update") return this.ignore("over the rate limit");
-      return this.drop(socket, CLOSE.tryAgain, "over the rate limit");
-    }
+    const refusal = this.overLimit(socket, read.message, raw.byteLength);
+    if (refusal === "ignore") return this.ignore("over the rate limit");
+    if (refusal) return this.drop(socket, refusal.code, refusal.reason);
     this.speak(socket, read.message);
+  }
+
+  /**
+   * Updates are charged their bytes: a closed socket loses the edits in
+   * flight, so the budget is sized to take bursts whole, and only an update
+   * past it closes the socket (1013: the provider reconnects and resyncs).
+   * Presence over its frame budget is dropped: it renews itself.
+   */
+  private overLimit(
+    socket: Socket,
+    message: DocMessage,
+    bytes: number,
+  ): { code: number; reason: string } | "ignore" | undefined {
+    const now = Date.now();
+    if (message.type === "update") {
+      const cost = Math.max(bytes, UPDATE_FLOOR_BYTES);
+      if (socket.updates.take(now, cost) === "ok") return undefined;
+      return { code: CLOSE.tryAgain, reason: "over the rate limit" };
+    }
+    const verdict = socket.limiter.take(now);
+    if (verdict === "flooding") return { code: CLOSE.flooding, reason: "flooding" };
+    return verdict === "limited" ? "ignore" : undefined;
   }
 
   private speak(socket: Socket, message: DocMessage): void {
@@ -117,66 +149,75 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     }
   }
 
-  /** Applies, stores, then relays what was new; what fails to apply goes nowhere. */
+  /** Stages an update for the turn's commit; one that would pass MAX_DOC_BYTES is refused. */
   private update(socket: Socket, update: Uint8Array): void {
-    const doc = this.doc;
-    // Checked before applying, so a refused update never enters the document.
-    const unstored = this.batch?.updates.reduce((n, u) => n + u.byteLength, 0) ?? 0;
-    if (!this.store.fits(update.byteLength, unstored, doc)) {
+    // Raw bytes overestimate what an update adds, so this never lets too much in.
+    const unstored = this.batch?.bytes ?? 0;
+    if (!this.store.fits(update.byteLength + unstored, 0, this.doc)) {
       const max = this.docLimits.maxDocBytes;
       this.drop(socket, CLOSE.tooLarge, `the document would pass ${max} bytes`);
       return;
     }
-    const delta = applied(doc, update);
-    if (delta instanceof Error) {
-      this.loaded = undefined; // it may have half-applied; rebuild it
-      this.ignore(`update failed to apply: ${delta.message}`);
-      return;
+    if (!this.batch) {
+      this.batch = { updates: [], bytes: 0, senders: new Set(), waiting: [] };
+      setTimeout(() => this.commit(), 0);
     }
-    if (delta) this.stage(delta, socket);
+    this.batch.updates.push(update);
+    this.batch.bytes += update.byteLength;
+    this.batch.senders.add(socket);
   }
 
   /**
-   * Updates are group-committed: those of one turn are written in one commit
-   * at its end, and relayed after it, so nobody hears of an update that could
-   * be lost. A commit per update cost more than everything else here.
+   * Updates are group-committed: those of one turn are applied in one
+   * transaction, which yields one update of what was new, stored in one commit
+   * and relayed after it, so nobody hears of an update that could be lost.
+   * Merging a burst's updates one by one (Y.mergeUpdates) grew with the
+   * square of their number; one transaction grows with their bytes.
    */
-  private stage(delta: Uint8Array, from: Socket): void {
-    if (!this.batch) {
-      this.batch = { updates: [], senders: [], waiting: [] };
-      setTimeout(() => this.commit(), 0);
-    }
-    this.batch.updates.push(delta);
-    this.batch.senders.push(from);
-  }
-
   private commit(): void {
     const batch = this.batch;
     if (!batch) return;
-    const { updates, senders, waiting } = batch;
+    this.batch = undefined;
+    const { senders, waiting } = batch;
+    const delta = this.applyTurn(batch.updates, senders);
     try {
-      this.store.append(
-        updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates),
-        this.doc,
-      );
+      if (delta) this.store.append(delta, this.doc);
     } catch (error) {
-      this.batch = undefined;
       this.loaded = undefined;
       log("doc_storage_error", { doc: this.name, error: String(error) });
       // Their providers resync what was lost when they reconnect.
-      for (const sender of new Set(senders)) this.drop(sender, CLOSE.internal, "could not store");
+      for (const sender of senders) this.drop(sender, CLOSE.internal, "could not store");
       // The document is storage alone again; what waited is answered from it.
       for (const then of waiting) then();
       return;
     }
-    this.batch = undefined;
-    updates.forEach((update, i) => {
-      this.sendToAll(syncUpdate(update), senders[i]?.ws);
-    });
+    // A lone sender has it all already; with several, each also hears its own.
+    const only = senders.size === 1 ? [...senders][0]?.ws : undefined;
+    if (delta) this.sendToAll(syncUpdate(delta), only);
     for (const then of waiting) then();
   }
 
-  /** Runs `then` once the updates applied so far are stored. */
+  /**
+   * Applies a turn's updates; answers what they added (undefined if nothing).
+   * An update that fails to apply is left out: the document may have taken
+   * part of it, so it is rebuilt from storage and the others applied again.
+   */
+  private applyTurn(updates: Uint8Array[], senders: Set<Socket>): Uint8Array | undefined {
+    const first = applied(this.doc, updates);
+    if (!(first instanceof Failure)) return first;
+    this.ignore(`update failed to apply: ${first.error.message}`);
+    this.loaded = undefined;
+    const again = applied(
+      this.doc,
+      updates.filter((_, i) => i !== first.index),
+    );
+    if (!(again instanceof Failure)) return again;
+    this.loaded = undefined;
+    for (const sender of senders) this.drop(sender, CLOSE.internal, "could not apply");
+    return undefined;
+  }
+
+  /** Runs `then` once the updates received so far are stored. */
   private whenStored(then: () => void): void {
     if (this.batch) this.batch.waiting.push(then);
     else then();
@@ -230,11 +271,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   // ---- plumbing ------------------------------------------------------------
 
   private get doc(): Y.Doc {
-    if (!this.loaded) {
-      const doc = this.store.load();
-      for (const update of this.batch?.updates ?? []) Y.applyUpdate(doc, update);
-      this.loaded = doc;
-    }
+    this.loaded ??= this.store.load();
     return this.loaded;
   }
 
@@ -243,11 +280,13 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   }
 
   private remember(ws: WebSocket): Socket {
-    const { ratePerSecond, rateBurst } = this.docLimits;
+    const { ratePerSecond, rateBurst, updateBytesPerSecond, updateBytesBurst } = this.docLimits;
+    const now = Date.now();
     const socket: Socket = {
       ws,
       outlet: new Outlet(ws, false, this.turn),
-      limiter: new RateLimiter(ratePerSecond, rateBurst, Date.now()),
+      limiter: new RateLimiter(ratePerSecond, rateBurst, now),
+      updates: new RateLimiter(updateBytesPerSecond, updateBytesBurst, now),
     };
     this.sockets.set(ws, socket);
     return socket;
@@ -260,20 +299,37 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   }
 }
 
-/** Applies an update; answers what it added (undefined if nothing), or the error it threw. */
-function applied(doc: Y.Doc, update: Uint8Array): Uint8Array | undefined | Error {
-  const deltas: Uint8Array[] = [];
-  const capture = (delta: Uint8Array) => deltas.push(delta);
+/** Which update of a turn failed to apply, and why. */
+class Failure {
+  constructor(
+    readonly index: number,
+    readonly error: Error,
+  ) {}
+}
+
+/** Applies updates in one transaction; answers what they added (undefined if nothing). */
+function applied(doc: Y.Doc, updates: Uint8Array[]): Uint8Array | undefined | Failure {
+  let delta: Uint8Array | undefined;
+  const capture = (update: Uint8Array) => {
+    delta = update;
+  };
   doc.on("update", capture);
   try {
-    Y.applyUpdate(doc, update);
-  } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
+    let failure: Failure | undefined;
+    doc.transact(() => {
+      updates.forEach((update, i) => {
+        if (failure) return;
+        try {
+          Y.applyUpdate(doc, update);
+        } catch (error) {
+          failure = new Failure(i, error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+    });
+    return failure ?? delta;
   } finally {
     doc.off("update", capture);
   }
-  if (deltas.length <= 1) return deltas[0];
-  return Y.mergeUpdates(deltas);
 }
 
 function attachmentOf(ws: WebSocket): Attachment {

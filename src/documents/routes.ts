@@ -2,10 +2,14 @@
  * The document routes: `GET /docs/:name` upgrades to the document's Durable
  * Object (the y-websocket provider builds exactly this URL from its server
  * URL and room name), and `GET /docs/:name/snapshot` is the server API's read
- * of a document. Refusals of an upgrade are closed sockets with a 44xx code,
- * since a browser cannot read an HTTP status and y-websocket retries 1006.
+ * of a document. The checks run in the relay's order: name, upgrade, origin,
+ * `authorize`, then the address's upgrade budget, shared with rooms.
+ * Refusals of an upgrade are closed sockets, since a browser cannot read an
+ * HTTP status and y-websocket retries 1006: 44xx when retrying cannot help,
+ * 1011 or 1013 when it can.
  */
 import { Hono } from "hono";
+import { clientAddress, spendUpgrade } from "../address";
 import { checkAdmin, checkOrigin } from "../auth";
 import { log } from "../log";
 import { errorResponse, SAFE_NAME, SAFE_NAME_RULE } from "../protocol";
@@ -18,6 +22,8 @@ export type DocumentRouteOptions<E extends object, D extends Document<E>> = {
   authorize: Authorize<E>;
   origins: (env: E) => string[];
   adminToken: (env: E) => string | undefined;
+  /** The per-address upgrade budget that room upgrades spend too. */
+  upgrades: (env: E) => RateLimit | undefined;
 };
 
 /** The `/docs` routes over the documents of `docs`, with the relay's own checks. */
@@ -51,8 +57,11 @@ export function documentRoutes<E extends object, D extends Document<E>>(
     // The same authorize as rooms: a token's `rooms` grant covers document names too.
     const identity = await options.authorize(c.req.raw, c.env, name);
     if (identity instanceof Response) {
-      const code = identity.status === 403 ? CLOSE.forbidden : CLOSE.unauthorized;
-      return refuse(name, code, await reasonOf(identity));
+      return refuse(name, closeCodeOf(identity.status), await reasonOf(identity));
+    }
+    const address = clientAddress(c.req.header("cf-connecting-ip"));
+    if (!(await spendUpgrade(options.upgrades(c.env), address))) {
+      return refuse(name, CLOSE.tryAgain, "too many upgrades from this address; retry later");
     }
     const target = new URL("https://document/connect");
     target.searchParams.set("doc", name);
@@ -60,6 +69,18 @@ export function documentRoutes<E extends object, D extends Document<E>>(
   });
 
   return documents;
+}
+
+/**
+ * The close code for an `authorize` refusal. Only 401 and 403 are final
+ * (4401, 4403: y-websocket stops on 4400-4499); anything else, such as 429
+ * or a 503 while your auth backend is down, is closed with a code the
+ * provider retries with backoff.
+ */
+function closeCodeOf(status: number): number {
+  if (status === 401) return CLOSE.unauthorized;
+  if (status === 403) return CLOSE.forbidden;
+  return status >= 500 ? CLOSE.internal : CLOSE.tryAgain;
 }
 
 /** A refusal's message, short enough for a close reason (123 bytes). */

@@ -111,7 +111,9 @@ export class Peer {
       const reply = encoding.createEncoder();
       encoding.writeVarUint(reply, 0);
       sync.readSyncMessage(decoder, reply, this.doc, this);
-      if (encoding.length(reply) > 1) this.ws.send(encoding.toUint8Array(reply));
+      if (encoding.length(reply) > 1 && this.ws.readyState === WebSocket.OPEN) {
+        this.ws.send(encoding.toUint8Array(reply));
+      }
     } else if (type === 1) {
       const update = decoding.createDecoder(decoding.readVarUint8Array(decoder));
       const count = decoding.readVarUint(update);

@@ -136,6 +136,22 @@ describe("documents with the y-websocket provider", () => {
     vandal.close();
   });
 
+  it("stores every edit of a provider that sends 3,000 separate ones and leaves at once", {
+    timeout: 60_000,
+  }, async () => {
+    const name = freshDoc();
+    const ada = start(name);
+    await synced(ada);
+    const t = ada.doc.getText("t");
+    // One transaction, and so one frame, per character: a script or an import.
+    for (let i = 0; i < 3000; i++) t.insert(t.length, ".");
+    // Gone before any reconnect could resync what the document did not take.
+    ada.destroy();
+    open = open.filter((e) => e !== ada);
+    const bob = start(name);
+    await until(() => bob.text().length === 3000, "every edit at a late joiner", 30_000);
+  });
+
   it("keeps a lone provider connected past its 30 s watchdog", { timeout: 50_000 }, async () => {
     const name = freshDoc();
     const ada = start(name);

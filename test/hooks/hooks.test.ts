@@ -3,7 +3,7 @@
  * hooks that refuse, transform, wait and throw.
  */
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { TestClient } from "../client";
 import type { HooksEnv } from "./worker";
 
@@ -83,6 +83,18 @@ describe("room hooks", () => {
     expect(JSON.stringify(ada.client.frames)).not.toContain("a bug in the hook");
     expect((await bob.client.next("message")).data).toBe("as is");
     expect(bob.client.all("message")).toHaveLength(1);
+  });
+
+  it("answers a Rejection with a code outside the protocol as rejected, and logs it", async () => {
+    const logged = vi.spyOn(console, "log");
+    const room = freshRoom();
+    const ada = await open(room, { name: "ada" });
+    ada.client.send({ type: "broadcast", data: "odd code", id: "o" });
+    const error = await ada.client.next("error");
+    expect(error).toEqual({ type: "error", code: "rejected", message: "odd", id: "o" });
+    const lines = logged.mock.calls.map((call) => String(call[0]));
+    expect(lines.some((line) => line.includes("hook_error") && line.includes("teapot"))).toBe(true);
+    logged.mockRestore();
   });
 
   it("keeps a sender's order when a hook is slow for one frame", async () => {

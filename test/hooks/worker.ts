@@ -4,13 +4,34 @@
  * wait, and fail on purpose, so the tests can see what each does.
  */
 import { Hono } from "hono";
-import { type Message, type Peer, Rejection, Room, relay, Shard } from "../../src/server";
+import {
+  Document,
+  type Message,
+  type Peer,
+  Rejection,
+  type RejectionCode,
+  Room,
+  relay,
+  Shard,
+} from "../../src/server";
 
 export type HooksEnv = {
   RULED: DurableObjectNamespace<RuledRoom>;
   COUNTING: DurableObjectNamespace<CountingRoom>;
   RULED_SHARDS: DurableObjectNamespace<RuledShard>;
+  DOCS: DurableObjectNamespace<Document<HooksEnv>>;
   ADMIN_TOKEN: string;
+};
+
+export { Document };
+
+/** How the test authorize refuses, by `?user=`: every status a backend might answer. */
+const REFUSALS: Record<string, number> = {
+  banned: 403,
+  nobody: 401,
+  busy: 429,
+  down: 503,
+  broken: 500,
 };
 
 export class RuledRoom extends Room<HooksEnv> {
@@ -22,6 +43,8 @@ export class RuledRoom extends Room<HooksEnv> {
     const text = String(frame.data);
     if (text === "forbidden") throw new Rejection("forbidden", "not in this room");
     if (text === "crash") throw new Error("a bug in the hook");
+    // What plain JavaScript, or a cast, lets through: a code the protocol lacks.
+    if (text === "odd code") throw new Rejection("teapot" as string as RejectionCode, "odd");
     if (text.startsWith("slow")) await new Promise((resolve) => setTimeout(resolve, 50));
     if (text === "as is") return undefined;
     return { ...frame, data: `${sender.name}: ${text.toUpperCase()}` };
@@ -81,9 +104,11 @@ app.route(
     shards: (env) => env.RULED_SHARDS,
     authorize: (request) => {
       const user = new URL(request.url).searchParams.get("user");
-      if (user === "banned") return new Response("banned", { status: 403 });
+      const status = user ? REFUSALS[user] : undefined;
+      if (status) return new Response(user, { status });
       return user ? { user, name: `user ${user}` } : undefined;
     },
+    documents: (env) => env.DOCS,
   }),
 );
 app.route("/counted", relay<HooksEnv, CountingRoom>({ rooms: (env) => env.COUNTING }));

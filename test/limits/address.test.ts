@@ -15,6 +15,24 @@ async function refusal(response: Response): Promise<[number, string]> {
   return [response.status, body.error.code];
 }
 
+/**
+ * Accepts an upgraded socket and answers how it began: the close of a refused
+ * document socket, or undefined for one that was let in (a room's welcome, a
+ * document's sync step 1), which it then closes.
+ */
+async function closedAs(response: Response): Promise<{ code: number; reason: string } | undefined> {
+  const ws = response.webSocket;
+  if (response.status !== 101 || !ws) throw new Error(`refused: ${response.status}`);
+  const first = new Promise<{ code: number; reason: string } | undefined>((resolve) => {
+    ws.addEventListener("message", () => resolve(undefined));
+    ws.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason }));
+  });
+  ws.accept();
+  const closed = await first;
+  if (!closed) ws.close();
+  return closed;
+}
+
 describe("sessions per address in one room", () => {
   it("admits the cap from one address, refuses one more with 429, and admits others", async () => {
     const room = freshRoom();
@@ -54,5 +72,22 @@ describe("upgrades per address", () => {
     expect(await refusal(over)).toEqual([429, "too_many_upgrades"]);
     // Budgets are per address.
     expect((await upgrade(`/rooms/${freshRoom()}/ws`, from("198.51.100.10"))).status).toBe(101);
+  }, 60_000);
+
+  it("counts document upgrades in the same budget as rooms", async () => {
+    const headers = from("198.51.100.20");
+    const doc = `budget-doc-${Date.now().toString(36)}`;
+    for (let n = 0; n < UPGRADES_PER_MINUTE; n++) {
+      const path = n % 2 === 0 ? `/rooms/${freshRoom()}/ws` : `/docs/${doc}`;
+      const response = await upgrade(path, headers);
+      expect(await closedAs(response)).toBeUndefined();
+    }
+    // Past it, a document socket is closed with a code y-websocket retries.
+    const over = await upgrade(`/docs/${doc}`, headers);
+    expect(await closedAs(over)).toEqual({ code: 1013, reason: expect.stringMatching(/upgrades/) });
+    expect(await refusal(await upgrade(`/rooms/${freshRoom()}/ws`, headers))).toEqual([
+      429,
+      "too_many_upgrades",
+    ]);
   }, 60_000);
 });

@@ -1,0 +1,24 @@
+/**
+ * A script or an import edits in bursts: thousands of one-character
+ * transactions, one frame each, and then it leaves without waiting for a
+ * resync. Every one of those edits must be stored.
+ */
+import { describe, expect, it } from "vitest";
+import { freshDoc, Peer } from "./peer";
+
+const EDITS = 3000;
+
+describe("a burst of separate updates", () => {
+  it("stores every update of a provider that leaves right after its burst", {
+    timeout: 60_000,
+  }, async () => {
+    const name = freshDoc();
+    const ada = await Peer.open(name);
+    for (let i = 0; i < EDITS; i++) ada.insert(".");
+    // Gone at once: no reconnect will resync what the document did not take.
+    ada.ws.close();
+    const bob = await Peer.open(name);
+    await bob.until(() => bob.text.length === EDITS, "every edit at a late joiner", 30_000);
+    expect(ada.closed?.code).not.toBe(1013);
+  });
+});
