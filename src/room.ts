@@ -516,14 +516,14 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
         else if (event.kind === "answer") this.answerRemote(event.to, event.text);
         else if (event.kind === "frame") this.speakRemote(event.from, event.text);
       }
-      await this.log.settled();
+      // After the commit that holds what this batch wrote, not every later one.
+      await new Promise<void>((resolve) => this.log.whenStored(resolve));
       return { life: this.fanout.life, refused };
     });
   }
 
   /** Committed broadcasts after `after`, for a shard filling a gap or a resume. */
   async logPage(after: number, limit: number): Promise<LogRow[]> {
-    await this.log.settled();
     return this.log.page(after, limit, Date.now());
   }
 
