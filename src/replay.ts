@@ -1,11 +1,24 @@
 /**
- * A resume in progress. Missed broadcasts come from the room's log in pages;
- * live frames meant for the session are held by its outlet until it has
- * caught up, so it sees every missed broadcast, in order and once, before
- * anything live. Live broadcasts are not held at all: they are in the log too.
+ * A resume in progress. Missed broadcasts come from a source (the room's
+ * log in pages, or a shard's ring); live frames meant for the session are
+ * held by its outlet until it has caught up, so it sees every missed
+ * broadcast, in order and once, before anything live. Live broadcasts are
+ * not held at all: the source has them too.
  */
 import type { Stored } from "./history";
+import { log } from "./log";
 import type { Outlet } from "./outlet";
+
+/** Where a replay reads what was missed. */
+export type ReplaySource = {
+  /** Broadcasts after `after`, oldest first; undefined to be asked again. */
+  rows(after: number): Stored[] | undefined | Promise<Stored[] | undefined>;
+  /** The seq a session must reach before it goes live. */
+  last(): number;
+};
+
+/** A session as a replay sees it. */
+export type Resumer = { peer: { id: string }; outlet: Outlet; replay?: Replay };
 
 export class Replay {
   constructor(
@@ -17,7 +30,33 @@ export class Replay {
     outlet.hold();
   }
 
-  /** Sends one page; false when the log has a gap (the session fell behind). */
+  /**
+   * Replays from `from` to a session, which ends live, or dropped through
+   * `drop`: 4000 when the source no longer holds what it missed (it fell
+   * behind), 1011 when reading failed.
+   */
+  static start(
+    session: Resumer,
+    from: number,
+    source: ReplaySource,
+    alive: () => boolean,
+    drop: (code: number, reason: string) => void,
+  ): void {
+    const replay = new Replay(from, session.peer.id, session.outlet);
+    session.replay = replay;
+    replay.run(source, alive).then(
+      (caughtUp) => {
+        if (caughtUp) session.replay = undefined;
+        else drop(4000, "fell behind while resuming");
+      },
+      (error: unknown) => {
+        log("replay_error", { session: session.peer.id, error: String(error) });
+        drop(1011, "could not resume");
+      },
+    );
+  }
+
+  /** Sends one page; false when it has a gap (the session fell behind). */
   send(page: Stored[], last: number): boolean {
     if (page.length === 0) return this.cursor >= last;
     for (const row of page) {
@@ -29,8 +68,27 @@ export class Replay {
     return true;
   }
 
-  /** Lets the held live frames out; the caller makes the session live in the same turn. */
-  finish(): void {
-    this.outlet.release();
+  /** Pages until caught up, letting other events run between pages; false when it fell behind. */
+  private async run(source: ReplaySource, alive: () => boolean): Promise<boolean> {
+    while (alive()) {
+      const last = source.last();
+      const rows = await source.rows(this.cursor);
+      if (rows === undefined) continue;
+      // The source may run ahead of what this session is due; the rest comes live.
+      if (
+        !this.send(
+          rows.filter((row) => row.seq <= last),
+          last,
+        )
+      )
+        return false;
+      if (this.cursor >= source.last()) {
+        // Held live frames go out behind the replayed ones, in this same turn.
+        this.outlet.release();
+        return true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    return true;
   }
 }

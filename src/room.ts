@@ -268,29 +268,12 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   }
 
   private startReplay(session: Session, since: number): void {
-    const replay = new Replay(since, session.peer.id, session.outlet);
-    session.replay = replay;
-    this.catchUp(session, replay).catch((error: unknown) => {
-      log("replay_error", { room: this.roomName, session: session.peer.id, error: String(error) });
-      this.drop(session, 1011, "could not resume");
-    });
-  }
-
-  /** Streams missed broadcasts from storage, a page at a time, then goes live. */
-  private async catchUp(session: Session, replay: Replay): Promise<void> {
-    while (this.sessions.get(session.peer.id) === session) {
-      const page = this.log.page(replay.cursor, REPLAY_PAGE, Date.now());
-      if (!replay.send(page, this.log.seq)) {
-        return this.drop(session, 4000, "fell behind while resuming");
-      }
-      if (replay.cursor >= this.log.seq) {
-        replay.finish();
-        session.replay = undefined;
-        return;
-      }
-      // Let the socket drain and other events run between pages.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
+    const source = {
+      rows: (after: number) => this.log.page(after, REPLAY_PAGE, Date.now()),
+      last: () => this.log.seq,
+    };
+    const alive = () => this.sessions.get(session.peer.id) === session;
+    Replay.start(session, since, source, alive, (code, reason) => this.drop(session, code, reason));
   }
 
   // ---- a session speaks --------------------------------------------------

@@ -290,29 +290,12 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
       session.outlet.release();
       return;
     }
-    const replay = new Replay(from, session.peer.id, session.outlet);
-    session.replay = replay;
-    this.catchUp(session, replay).catch((error: unknown) => {
-      log("replay_error", { room: this.room, session: session.peer.id, error: String(error) });
-      this.drop(session, 1011, "could not resume");
-    });
-  }
-
-  /** Replays from the ring, or from the room's log what the ring no longer holds. */
-  private async catchUp(session: Session, replay: Replay): Promise<void> {
-    while (this.sessions.get(session.peer.id) === session) {
-      const last = this.lastSeq ?? replay.cursor;
-      const rows = this.ring.after(replay.cursor) ?? (await this.history.read(replay.cursor));
-      if (rows === undefined) continue;
-      // The room's log may run ahead of this shard; the rest comes live, in order.
-      const page = rows.filter((row) => row.seq <= last);
-      if (!replay.send(page, last)) return this.drop(session, 4000, "fell behind while resuming");
-      if (replay.cursor >= (this.lastSeq ?? last)) {
-        replay.finish();
-        session.replay = undefined;
-        return;
-      }
-    }
+    const source = {
+      rows: (after: number) => this.ring.after(after) ?? this.history.read(after),
+      last: () => this.lastSeq ?? from,
+    };
+    const alive = () => this.sessions.get(session.peer.id) === session;
+    Replay.start(session, from, source, alive, (code, reason) => this.drop(session, code, reason));
   }
 
   // ---- the room's answers -------------------------------------------------
