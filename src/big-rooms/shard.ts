@@ -206,7 +206,8 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
     if (batch.life !== this.roomLife) this.roomRestarted(batch.life);
     else if (batch.seq <= this.lastDown) return;
     this.lastDown = batch.seq;
-    if (!this.greeted) {
+    if (this.unconfirmed && !this.greeted) {
+      // Woken by the room: a life that lost sessions to a restart must say so unasked.
       this.greeted = true;
       this.up.push({ kind: "hello" });
     }
