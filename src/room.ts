@@ -511,17 +511,27 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   }
 
   private admitRemote(joiner: Joiner, shard: number): Refusal | undefined {
-    if (this.fanout.members.has(joiner.peer.id)) return undefined;
+    const known = this.fanout.members.get(joiner.peer.id);
+    // A join retried after a restart of the room: its welcome may have been lost with the queue.
+    if (known) {
+      this.welcomeRemote(known, joiner);
+      return undefined;
+    }
     const refusal = this.admits(joiner.address);
     if (refusal) return refusal;
     this.log.open();
     const member = this.fanout.add(joiner, shard, this.crowded);
     this.arrived(member);
+    this.welcomeRemote(member, joiner);
+    this.joined(member);
+  }
+
+  /** Sends a shard's session its welcome once the log holds what came before; a repeat is ignored there. */
+  private welcomeRemote(member: Remote, joiner: Joiner): void {
     this.log.whenStored(() => {
       const welcome = this.welcome(member, joiner.batched === true, joiner.since, joiner.epoch);
-      this.fanout.push(shard, { kind: "welcome", to: member.peer.id, ...welcome });
+      this.fanout.push(member.shard, { kind: "welcome", to: member.peer.id, ...welcome });
     });
-    this.joined(member);
   }
 
   /** A frame a shard parsed and let through its rate limit. */

@@ -282,7 +282,7 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private async welcome(item: Extract<Down, { kind: "welcome" }>): Promise<void> {
     await this.reach(item.seq);
     const session = this.sessions.get(item.to);
-    if (!session) return;
+    if (!session || session.welcomed) return;
     session.outlet.replayed(item.text);
     session.welcomed = true;
     // What it missed: a resume's gap, or broadcasts this shard had taken past the welcome's seq.
