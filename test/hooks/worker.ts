@@ -4,7 +4,15 @@
  * wait, and fail on purpose, so the tests can see what each does.
  */
 import { Hono } from "hono";
-import { type Message, type Peer, Rejection, Room, relay, Shard } from "../../src/server";
+import {
+  type Message,
+  type Peer,
+  type RefreshVerdict,
+  Rejection,
+  Room,
+  relay,
+  Shard,
+} from "../../src/server";
 
 export type HooksEnv = {
   RULED: DurableObjectNamespace<RuledRoom>;
@@ -25,6 +33,13 @@ export class RuledRoom extends Room<HooksEnv> {
     if (text.startsWith("slow")) await new Promise((resolve) => setTimeout(resolve, 50));
     if (text === "as is") return undefined;
     return { ...frame, data: `${sender.name}: ${text.toUpperCase()}` };
+  }
+
+  /** Tokens here are `<user>:<expires in ms>`, or `revoked`: this Worker's own scheme, not JWT. */
+  onRefresh(_peer: Peer, token: string): RefreshVerdict {
+    if (token === "revoked") return { status: 403, code: "forbidden", message: "access revoked" };
+    const [user = "", expires = ""] = token.split(":");
+    return { user, expires: Number(expires) };
   }
 
   onJoin(peer: Peer): void {
@@ -80,9 +95,14 @@ app.route(
     rooms: (env) => env.RULED,
     shards: (env) => env.RULED_SHARDS,
     authorize: (request) => {
-      const user = new URL(request.url).searchParams.get("user");
+      const query = new URL(request.url).searchParams;
+      const user = query.get("user");
       if (user === "banned") return new Response("banned", { status: 403 });
-      return user ? { user, name: `user ${user}` } : undefined;
+      const expires = query.get("expires");
+      if (!user) return undefined;
+      return expires
+        ? { user, name: `user ${user}`, expires: Number(expires) }
+        : { user, name: `user ${user}` };
     },
   }),
 );
