@@ -430,6 +430,8 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       });
     }
     const term = termOf(verdict.expires, Date.now());
+    // A token no newer than the last earns no new warning: it would only ask again.
+    if (term && sender.term && term.expires <= sender.term.expires) delete term.notice;
     this.saveTerm(sender, term);
     this.keep(term);
     this.answer(sender, id, { delivered: true });
