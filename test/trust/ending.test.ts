@@ -54,6 +54,15 @@ describe("ending sessions from the backend", () => {
     expect(long.status).toBe(400);
   });
 
+  it("closes with a reason cut to what a close frame holds when the room's own method is given a long one", async () => {
+    const room = freshRoom();
+    const ada = await joinAs(room, "u-ada");
+    const stub = env.ROOMS.getByName(room);
+    expect(await stub.kick({ session: ada.welcome.id }, "é".repeat(100))).toEqual({ closed: 1 });
+    const closed = await closedOf(ada.client);
+    expect(closed).toEqual({ code: 4410, reason: "é".repeat(61) });
+  });
+
   it("refuses the server API's kick and ban without the admin token", async () => {
     const room = freshRoom();
     const kick = await anonymous("POST", `/rooms/${room}/kick`, { user: "u" });
