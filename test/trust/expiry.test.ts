@@ -1,4 +1,4 @@
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { freshRoom, join } from "../client";
@@ -115,5 +115,23 @@ describe("tokens that expire on live sockets", () => {
     await bob.client.next("leave", (l) => l.peer.id === ada.welcome.id);
     await roundTrip(bob.client, "m1");
     expect(bob.client.all("leave")).toHaveLength(1);
+  });
+
+  it("adds the term column to a member table made before terms existed", async () => {
+    const name = freshRoom();
+    const stub = env.ROOMS.getByName(name);
+    await runInDurableObject(stub, (_, state) => {
+      state.storage.sql.exec(`CREATE TABLE relay_members (id TEXT PRIMARY KEY, shard INTEGER NOT NULL,
+        scope TEXT NOT NULL, peer TEXT NOT NULL, address TEXT, quiet INTEGER NOT NULL)`);
+    });
+    await evictDurableObject(stub);
+    const ada = await join(name, "ada", { token: await token("u-ada", 300) });
+    const columns = await runInDurableObject(stub, (_, state) =>
+      state.storage.sql
+        .exec<{ name: string }>("SELECT name FROM pragma_table_info('relay_members')")
+        .toArray(),
+    );
+    expect(columns.map((c) => c.name)).toContain("term");
+    expect(ada.client.closed).toBeUndefined();
   });
 });
