@@ -6,7 +6,7 @@
  */
 import { type Context, Hono } from "hono";
 import { checkAdmin } from "./auth";
-import { type Ender, endingRoutes } from "./ending";
+import { endingRoutes } from "./ending";
 import { errorResponse, type FrameErrorCode, SAFE_NAME, SAFE_NAME_RULE } from "./protocol";
 import type { Room } from "./room";
 
@@ -64,7 +64,7 @@ export function adminRoutes<E extends object, R extends Room<E>>(
     return c.json(await roomOf(c).history(since, Math.min(limit, HISTORY_PAGE_MAX)));
   });
 
-  const ender = (env: E, name: string) => rooms(env).getByName(name) as unknown as Ender;
+  const ender = (env: E, name: string) => rooms(env).getByName(name);
   admin.route("/", endingRoutes(ender, adminToken));
   return admin;
 }

@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import { checkAdmin, checkOrigin } from "../auth";
-import { type Ender, endingRoutes } from "../ending";
+import { endingRoutes } from "../ending";
 import { log } from "../log";
 import { errorResponse, SAFE_NAME, SAFE_NAME_RULE } from "../protocol";
 import type { Authorize } from "../relay";
@@ -72,7 +72,7 @@ export function documentRoutes<E extends object, D extends Document<E>>(
     return c.json(await options.docs(c.env).getByName(name).describe());
   });
 
-  const ender = (env: E, name: string) => options.docs(env).getByName(name) as unknown as Ender;
+  const ender = (env: E, name: string) => options.docs(env).getByName(name);
   documents.route("/", endingRoutes(ender, options.adminToken));
   return documents;
 }
