@@ -127,6 +127,7 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
       peer,
       scope,
       ...(hello.address !== undefined && { address: hello.address }),
+      ...(hello.expires !== undefined && { expires: hello.expires }),
       ...(batched && { batched: true as const }),
       ...(hello.since !== undefined && { since: hello.since }),
       ...(hello.epoch !== undefined && { epoch: hello.epoch }),

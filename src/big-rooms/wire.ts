@@ -13,6 +13,8 @@ export type Joiner = {
   peer: Peer;
   scope: string;
   address?: string;
+  /** When the session's grant ends, in ms since the epoch (`Identity.expires`). */
+  expires?: number;
   /** The socket batches frames (`edge-relay.ndjson`). */
   batched?: true;
   since?: number;
