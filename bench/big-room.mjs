@@ -173,7 +173,7 @@ async function run(o) {
     if (o.processes > 1) {
       // A room first reached through the dev registry's proxy has no name (ctx.id.name is
       // undefined there), so it would call its shards by the wrong names: its own process's
-      // Worker wakes it first, by name. Production stubs carry the name.
+      // Worker wakes it first, by name, and keeps that instance's name while it lives.
       for (const room of ["warm", ROOM]) await admin(server.base, "", {}, room);
     }
     for (const entry of entries) {
