@@ -135,6 +135,8 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   /** Members announced one by one (at most `PRESENCE_MAX`), here and on shards. */
   private readonly announced = new Map<string, Member>();
   private readonly bans: Bans;
+  /** The name a shard called this room by, for a room whose ID came without one. */
+  private named: string | undefined;
 
   constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
@@ -660,6 +662,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
    * acks and relays themselves go down the shard's downlink, in the room's order.
    */
   async uplink(batch: UpBatch): Promise<UpResult> {
+    this.named ??= batch.room;
     return this.fanout.receive(batch, async ({ shard, events }, lost) => {
       for (const member of lost) this.depart(member.peer.id);
       const refused: Record<string, Refusal> = {};
@@ -791,7 +794,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   /** The room's name, for hooks that make rules per room. */
   protected get roomName(): string {
-    return this.ctx.id.name ?? "";
+    return this.ctx.id.name ?? this.named ?? "";
   }
 
   private from(address: string): number {

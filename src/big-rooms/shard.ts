@@ -98,6 +98,7 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
       faults,
       call: (batch) =>
         this.roomStub().uplink({
+          room: this.room,
           shard: this.index,
           life: this.life,
           seq: batch.seq,

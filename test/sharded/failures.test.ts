@@ -84,7 +84,13 @@ describe("failures in a sharded room", { timeout: 20_000 }, () => {
       scope: `session:${ada.welcome.id}`,
     };
     const stub = env.ROOMS.getByName(room);
-    await stub.uplink({ shard: 1, life: "a retry", seq: 1, events: [{ kind: "join", joiner }] });
+    await stub.uplink({
+      room,
+      shard: 1,
+      life: "a retry",
+      seq: 1,
+      events: [{ kind: "join", joiner }],
+    });
     ada.client.send({ type: "broadcast", data: "still here", id: "x" });
     await ada.client.next("ack");
     expect(ada.client.all("welcome")).toHaveLength(1);
