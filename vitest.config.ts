@@ -66,6 +66,12 @@ export default defineConfig({
         { SHARD_COUNT: "3" },
         "./test/hooks/wrangler.toml",
       ),
+      // The directory, metrics and webhooks (src/observe/), on by their bindings and vars.
+      workerd("workerd-observe", ["test/observe/*.test.ts"], { ADMIN_TOKEN: "test-admin-token" }),
+      workerd("workerd-observe-sharded", ["test/observe/*.test.ts"], {
+        ADMIN_TOKEN: "test-admin-token",
+        SHARD_COUNT: "3",
+      }),
       // A per-address cap small enough to reach.
       workerd("workerd-limits", ["test/limits/*.test.ts"], { MAX_CONNECTIONS_PER_IP: "3" }),
       {

@@ -18,6 +18,7 @@ import { type Hello, helloFrom, offers, scopeOf } from "./hello";
 import { RoomLog } from "./history";
 import { InOrder, judge, type Message, type MessageVerdict, notify } from "./hooks";
 import { log } from "./log";
+import { Reporter } from "./observe/reporter";
 import { Occupancy } from "./occupancy";
 import { answerClose, Outlet, Turn } from "./outlet";
 import {
@@ -111,6 +112,8 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly occupancy: Occupancy;
   /** Members announced one by one (at most `PRESENCE_MAX`), here and on shards. */
   private readonly announced = new Map<string, Member>();
+  /** Tells the directory of live rooms (src/observe/), when the Worker binds one. */
+  private readonly directory: Reporter | undefined;
 
   constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
@@ -130,6 +133,12 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       () => this.headcount,
       () => this.headcount > this.announced.size,
       (text) => this.sendToAll(text),
+    );
+    this.directory = Reporter.of(
+      env,
+      "room",
+      () => this.roomName,
+      () => this.headcount,
     );
     for (const member of this.fanout.members.values()) this.arrived(member);
     // Heartbeats are answered by the runtime without waking the room.
@@ -248,6 +257,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private joined(member: Member): void {
     if (!member.quiet) this.sendToAll(encode({ type: "join", peer: member.peer }), member.peer.id);
     this.occupancy.changed();
+    this.directory?.changed();
     notify(() => this.onJoin(member.peer), this.roomName, "onJoin");
     log("connect", { room: this.roomName, session: member.peer.id, connections: this.headcount });
   }
@@ -469,6 +479,11 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     };
   }
 
+  /** Members in the room now, here and on shards: the directory's check of a stale entry. */
+  async liveCount(): Promise<number> {
+    return this.headcount;
+  }
+
   /** Stored broadcasts after `since`, as frames, and where the next page starts. */
   async history(
     since: number,
@@ -581,6 +596,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     if (counted) this.announced.delete(peer.id);
     if (!member.quiet) this.sendToAll(encode({ type: "leave", peer }));
     this.occupancy.changed();
+    this.directory?.changed();
     notify(() => this.onLeave(peer), this.roomName, "onLeave");
     log("close", {
       room: this.roomName,

@@ -22,5 +22,6 @@ export type { Limits } from "./config";
 export { Document } from "./documents/document";
 export type * from "./frames";
 export { type Message, type MessageVerdict, Rejection, type RejectionCode } from "./hooks";
+export { Directory } from "./observe/directory";
 export { type Authorize, jwt, type RelayOptions, relay } from "./relay";
 export { Room } from "./room";

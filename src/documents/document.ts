@@ -18,6 +18,7 @@ import {
   UPDATE_FLOOR_BYTES,
 } from "../config";
 import { log } from "../log";
+import { Reporter } from "../observe/reporter";
 import { answerClose, Outlet, Turn } from "../outlet";
 import { RateLimiter } from "../rate-limit";
 import { Awareness, type OwnedEntry } from "./awareness";
@@ -58,12 +59,20 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   private loaded: Y.Doc | undefined;
   /** Updates received this turn, waiting for its one commit, and who sent them. */
   private batch: Batch | undefined;
+  /** Tells the directory of live documents (src/observe/), when the Worker binds one. */
+  private readonly directory: Reporter | undefined;
 
   constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
     this.limits = readLimits(env);
     this.docLimits = readDocLimits(env);
     this.store = new DocStore(ctx.storage.sql, this.docLimits.maxDocBytes);
+    this.directory = Reporter.of(
+      env,
+      "doc",
+      () => this.name,
+      () => this.sockets.size,
+    );
     for (const ws of ctx.getWebSockets()) {
       if (ws.readyState !== WebSocket.OPEN) continue;
       this.remember(ws);
@@ -87,6 +96,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     outlet.sendBinary(syncStep1(this.doc));
     const states = this.awareness.all();
     if (states.length > 0) outlet.sendBinary(awarenessMessage(states));
+    this.directory?.changed();
     log("doc_connect", { doc: name, connections: this.sockets.size });
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -244,6 +254,11 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     return Y.encodeStateAsUpdate(this.doc);
   }
 
+  /** Sockets open now: the directory's check of a stale entry. */
+  async liveCount(): Promise<number> {
+    return this.sockets.size;
+  }
+
   // ---- a socket leaves -----------------------------------------------------
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -265,6 +280,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     if (!this.sockets.delete(ws)) return;
     const removals = this.awareness.release(ws);
     if (removals.length > 0) this.sendToAll(awarenessMessage(removals));
+    this.directory?.changed();
     log("doc_close", { doc: this.name, code, error, connections: this.sockets.size });
   }
 
