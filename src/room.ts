@@ -18,7 +18,7 @@ import { type Hello, helloFrom, offers, scopeOf } from "./hello";
 import { RoomLog } from "./history";
 import { InOrder, judge, type Message, type MessageVerdict, notify } from "./hooks";
 import { log } from "./log";
-import { Reporter } from "./observe/reporter";
+import { Watch } from "./observe/watch";
 import { Occupancy } from "./occupancy";
 import { answerClose, Outlet, Turn } from "./outlet";
 import {
@@ -112,8 +112,8 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly occupancy: Occupancy;
   /** Members announced one by one (at most `PRESENCE_MAX`), here and on shards. */
   private readonly announced = new Map<string, Member>();
-  /** Tells the directory of live rooms (src/observe/), when the Worker binds one. */
-  private readonly directory: Reporter | undefined;
+  /** The directory of live rooms and metrics (src/observe/), as configured. */
+  private readonly watch: Watch;
 
   constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
@@ -134,7 +134,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       () => this.headcount > this.announced.size,
       (text) => this.sendToAll(text),
     );
-    this.directory = Reporter.of(
+    this.watch = Watch.of(
       env,
       "room",
       () => this.roomName,
@@ -257,7 +257,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private joined(member: Member): void {
     if (!member.quiet) this.sendToAll(encode({ type: "join", peer: member.peer }), member.peer.id);
     this.occupancy.changed();
-    this.directory?.changed();
+    this.watch.changed();
     notify(() => this.onJoin(member.peer), this.roomName, "onJoin");
     log("connect", { room: this.roomName, session: member.peer.id, connections: this.headcount });
   }
@@ -291,6 +291,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const sender = this.bySocket.get(ws);
     if (!sender) return; // the room already let this session go
+    this.watch.metrics?.received(raw);
     const max = this.limits.maxMessageBytes;
     if (!sender.batched) {
       this.speak(sender, parseClientFrame(raw, max));
@@ -384,6 +385,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     this.log.whenStored(() => {
       this.sendHere(text, from, true);
       this.fanout.broadcast(seq, from, text);
+      this.watch.metrics?.sent(this.headcount - 1, text);
     });
     return { seq };
   }
@@ -417,6 +419,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   private reject(session: Member, error: ProtocolError): void {
     log("protocol_error", { room: this.roomName, session: session.peer.id, code: error.code });
+    this.watch.metrics?.refused();
     this.deliver(session, errorFrame(error));
   }
 
@@ -543,6 +546,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private speakRemote(from: string, text: string): void {
     const sender = this.fanout.members.get(from);
     if (!sender) return;
+    this.watch.metrics?.received(text);
     const parsed = parseClientFrame(text, Number.MAX_SAFE_INTEGER);
     this.layout.counted(1);
     if (!parsed.ok) this.reject(sender, parsed.error);
@@ -596,7 +600,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     if (counted) this.announced.delete(peer.id);
     if (!member.quiet) this.sendToAll(encode({ type: "leave", peer }));
     this.occupancy.changed();
-    this.directory?.changed();
+    this.watch.changed();
     notify(() => this.onLeave(peer), this.roomName, "onLeave");
     log("close", {
       room: this.roomName,
@@ -669,6 +673,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     this.log.whenStored(() => {
       this.sendHere(text, except);
       this.fanout.all(text, except);
+      this.watch.metrics?.sent(this.headcount - (except === undefined ? 0 : 1), text);
     });
   }
 
@@ -686,6 +691,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   /** Sends to one member once the log has committed what came before it. */
   private deliver(member: Member, text: string): void {
     this.log.whenStored(() => member.send(text));
+    this.watch.metrics?.sent(1, text);
   }
 }
 

@@ -18,7 +18,7 @@ import {
   UPDATE_FLOOR_BYTES,
 } from "../config";
 import { log } from "../log";
-import { Reporter } from "../observe/reporter";
+import { Watch } from "../observe/watch";
 import { answerClose, Outlet, Turn } from "../outlet";
 import { RateLimiter } from "../rate-limit";
 import { Awareness, type OwnedEntry } from "./awareness";
@@ -59,15 +59,15 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   private loaded: Y.Doc | undefined;
   /** Updates received this turn, waiting for its one commit, and who sent them. */
   private batch: Batch | undefined;
-  /** Tells the directory of live documents (src/observe/), when the Worker binds one. */
-  private readonly directory: Reporter | undefined;
+  /** The directory of live documents and metrics (src/observe/), as configured. */
+  private readonly watch: Watch;
 
   constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
     this.limits = readLimits(env);
     this.docLimits = readDocLimits(env);
     this.store = new DocStore(ctx.storage.sql, this.docLimits.maxDocBytes);
-    this.directory = Reporter.of(
+    this.watch = Watch.of(
       env,
       "doc",
       () => this.name,
@@ -96,7 +96,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     outlet.sendBinary(syncStep1(this.doc));
     const states = this.awareness.all();
     if (states.length > 0) outlet.sendBinary(awarenessMessage(states));
-    this.directory?.changed();
+    this.watch.changed();
     log("doc_connect", { doc: name, connections: this.sockets.size });
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -106,6 +106,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const socket = this.sockets.get(ws);
     if (!socket) return; // the document already let this socket go
+    this.watch.metrics?.received(raw);
     if (typeof raw === "string") return this.ignore("text frame");
     const max = this.limits.maxMessageBytes;
     if (raw.byteLength > max) {
@@ -244,6 +245,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
 
   private ignore(reason: string): void {
     log("doc_bad_input", { doc: this.name, reason });
+    this.watch.metrics?.refused();
   }
 
   // ---- the server API --------------------------------------------------------
@@ -280,7 +282,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     if (!this.sockets.delete(ws)) return;
     const removals = this.awareness.release(ws);
     if (removals.length > 0) this.sendToAll(awarenessMessage(removals));
-    this.directory?.changed();
+    this.watch.changed();
     log("doc_close", { doc: this.name, code, error, connections: this.sockets.size });
   }
 
@@ -309,6 +311,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   }
 
   private sendToAll(message: Uint8Array, except?: WebSocket): void {
+    this.watch.metrics?.sent(this.sockets.size - (except === undefined ? 0 : 1), message);
     for (const socket of this.sockets.values()) {
       if (socket.ws !== except) socket.outlet.sendBinary(message);
     }
