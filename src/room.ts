@@ -112,7 +112,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly occupancy: Occupancy;
   /** Members announced one by one (at most `PRESENCE_MAX`), here and on shards. */
   private readonly announced = new Map<string, Member>();
-  /** The directory of live rooms and metrics (src/observe/), as configured. */
+  /** The directory of live rooms, metrics and webhooks (src/observe/), as configured. */
   private readonly watch: Watch;
 
   constructor(ctx: DurableObjectState, env: E) {
@@ -257,7 +257,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private joined(member: Member): void {
     if (!member.quiet) this.sendToAll(encode({ type: "join", peer: member.peer }), member.peer.id);
     this.occupancy.changed();
-    this.watch.changed();
+    this.watch.joined(member.peer);
     notify(() => this.onJoin(member.peer), this.roomName, "onJoin");
     log("connect", { room: this.roomName, session: member.peer.id, connections: this.headcount });
   }
@@ -600,7 +600,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     if (counted) this.announced.delete(peer.id);
     if (!member.quiet) this.sendToAll(encode({ type: "leave", peer }));
     this.occupancy.changed();
-    this.watch.changed();
+    this.watch.left(peer);
     notify(() => this.onLeave(peer), this.roomName, "onLeave");
     log("close", {
       room: this.roomName,
