@@ -54,6 +54,17 @@ export default defineConfig({
         AUTH_SECRET: "test-auth-secret",
         ALLOWED_ORIGINS: "https://app.example, https://admin.example",
       }),
+      // Tokens that expire on live sockets, and sessions the backend ends: auth on, with
+      // a server API token, in one object and over shards.
+      workerd("workerd-trust", ["test/trust/*.test.ts"], {
+        AUTH_SECRET: "test-auth-secret",
+        ADMIN_TOKEN: "test-admin-token",
+      }),
+      workerd("workerd-trust-sharded", ["test/trust/*.test.ts"], {
+        AUTH_SECRET: "test-auth-secret",
+        ADMIN_TOKEN: "test-admin-token",
+        SHARD_COUNT: "3",
+      }),
       // A history small and short enough to run out of in a test.
       workerd("workerd-short-history", ["test/short-history/*.test.ts"], {
         HISTORY_SIZE: "5",

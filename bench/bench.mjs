@@ -234,11 +234,13 @@ async function steady(...args) {
  * depend on the grid.
  * @param {Server} server @param {{room: string, name: string, roomSize: number}[]} specs
  * @param {number[]} rates @param {number} payloadBytes @param {number} stepMs
+ * @param {() => Promise<void>} [onJoined] runs once every client is connected, before the first step
  */
-async function ramp(server, specs, rates, payloadBytes, stepMs) {
+async function ramp(server, specs, rates, payloadBytes, stepMs, onJoined = async () => {}) {
   const joined = await gens.connect(server, specs, 50);
   if (joined.failed) say(`  ${joined.failed} clients failed to connect: ${joined.errors[0]}`);
   await sleep(P.settleMs / 3);
+  await onJoined();
   const points = [];
   for (const rate of joined.connected ? rates : []) {
     const point = await steady(server, rate, payloadBytes, stepMs);
@@ -446,14 +448,18 @@ const STARTERS = {
  * clients on the single object, then with SHARD_COUNT=P.overhead.shards, each
  * on a fresh server in this run, the same fan-out ramp; compared at the
  * highest offered load both sustained. All objects share one workerd thread
- * here, so this is the cost of the hop, not the gain. A build without shards
- * ignores SHARD_COUNT: both sides then measure the single object.
+ * here, so this is the cost of the hop, not the gain. Each side records the
+ * room's own description (mode, sessions per shard) taken with every client
+ * connected, so a side that did not run as asked shows in the table.
  */
 async function overheadRun() {
   const { clients, shards, rates } = P.overhead;
   const sides = [
-    // A threshold no room reaches keeps the room single once the room shards by load.
-    { shards: 0, vars: ["SHARD_COUNT=0", "SHARD_AT_SESSIONS=1000000000"] },
+    // Thresholds no room reaches keep the room single: it would shard by load past 500 frames/s.
+    {
+      shards: 0,
+      vars: ["SHARD_COUNT=0", "SHARD_AT_SESSIONS=1000000000", "SHARD_AT_FRAMES=1000000000"],
+    },
     { shards, vars: [`SHARD_COUNT=${shards}`] },
   ];
   const measured = [];
@@ -463,14 +469,28 @@ async function overheadRun() {
       label: side.shards ? `${side.shards} shards` : "single object",
       entry: await relayEntry(),
       direct: true,
-      hostArgs: side.vars.flatMap((v) => ["--var", v]),
+      hostArgs: [...side.vars, `ADMIN_TOKEN=${OVERHEAD_TOKEN}`].flatMap((v) => ["--var", v]),
     });
     running.push(server);
     try {
       say(`== overhead: ${server.label}, 1 room of ${clients} plain clients`);
       await ramp(server, roomOf("warmup", 4), [100], 100, 300);
-      const fan = await ramp(server, roomOf("overhead", clients), rates, 100, P.stepMs);
-      measured.push({ ...side, label: server.label, fan });
+      let room = { mode: "unknown", shards: [] };
+      const fan = await ramp(
+        server,
+        roomOf("overhead", clients),
+        rates,
+        100,
+        P.stepMs,
+        async () => {
+          room = await describeRoom(server, "overhead");
+          say(`  room: mode ${room.mode}, shards ${JSON.stringify(room.shards)}`);
+        },
+      );
+      if ((room.mode === "sharded") !== side.shards > 0) {
+        say(`  WARNING: the ${server.label} side ran in mode ${room.mode}`);
+      }
+      measured.push({ ...side, label: server.label, fan, room });
     } finally {
       await server.stop();
       running.splice(running.indexOf(server), 1);
@@ -489,6 +509,8 @@ async function overheadRun() {
       return {
         label: m.label,
         shards: m.shards,
+        mode: m.room.mode,
+        sessionsPerShard: m.room.shards,
         clients,
         rate: common,
         deliveriesPerSec: at?.deliveriesPerSec ?? null,
@@ -500,6 +522,22 @@ async function overheadRun() {
       };
     }),
   };
+}
+
+const OVERHEAD_TOKEN = "overhead-bench";
+
+/**
+ * The room as the server describes it (`GET /rooms/:room`): single or sharded, and how many
+ * sessions each shard holds, so a side that did not shard as asked is caught.
+ * @param {Server} server @param {string} room
+ * @returns {Promise<{mode: string, shards: {index: number, sessions: number}[]}>}
+ */
+async function describeRoom(server, room) {
+  const response = await fetch(`${server.base}/rooms/${room}`, {
+    headers: { authorization: `Bearer ${OVERHEAD_TOKEN}` },
+  });
+  const body = await response.json();
+  return { mode: body.mode ?? "single (no shards in this build)", shards: body.shards ?? [] };
 }
 
 /** Servers that run only one scenario. */

@@ -53,20 +53,21 @@ function addresses(clients) {
   return Array.from({ length: count }, (_, i) => `127.${octet}.${block}.${2 + i}`);
 }
 
-/** Waits until the server uses under 10% of a core (joins settled), at most `ms`. */
-async function quiet(/** @type {number} */ pid, /** @type {number} */ ms) {
+/** Waits until the servers use under 10% of a core together (joins settled), at most `ms`. */
+async function quiet(/** @type {() => number[]} */ pids, /** @type {number} */ ms) {
+  const cpu = () => pids().reduce((n, pid) => n + cpuSeconds(pid), 0);
   const deadline = performance.now() + ms;
   while (performance.now() < deadline) {
-    const before = cpuSeconds(pid);
+    const before = cpu();
     await sleep(1000);
-    if (cpuSeconds(pid) - before < 0.1) return true;
+    if (cpu() - before < 0.1) return true;
   }
   return false;
 }
 
 /** @param {string} base @param {string} path @param {RequestInit} [init] */
-async function admin(base, path, init = {}) {
-  const response = await fetch(`${base}/rooms/${ROOM}${path}`, {
+async function admin(base, path, init = {}, room = ROOM) {
+  const response = await fetch(`${base}/rooms/${room}${path}`, {
     ...init,
     headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
   });
@@ -118,9 +119,9 @@ async function startServers(o, vars) {
   const base = { entry: o.entry, direct: true, protocol: o.protocol };
   if (o.processes < 2) {
     const server = await startWorkerd({ ...base, key: "big", label: "workerd", hostArgs });
-    return { servers: [server], entries: [server], dir: undefined };
+    return { servers: [server], entries: [server], dirs: [] };
   }
-  const { dir, configs } = writeConfigs(o);
+  const { dirs, configs, entry } = await writeConfigs(o);
   const servers = [];
   for (const [k, config] of configs.entries()) {
     const args = [
@@ -129,18 +130,20 @@ async function startServers(o, vars) {
       "--name",
       processName(k),
       "--registry",
-      join(dir, "registry"),
+      join(/** @type {string} */ (dirs[0]), "registry"),
     ];
     servers.push(
       await startWorkerd({
         ...base,
+        // The host serves --entry; the config's `main` names the same bundle.
+        entry,
         key: processName(k),
         label: processName(k),
         hostArgs: [...hostArgs, ...args],
       }),
     );
   }
-  return { servers, entries: servers.slice(1), dir };
+  return { servers, entries: servers.slice(1), dirs };
 }
 
 /**
@@ -152,24 +155,33 @@ async function run(o) {
   const sharded = o.shards > 0;
   const where = o.processes > 1 ? ` over ${o.processes} processes` : "";
   const label = `${sharded ? `${o.shards} shards` : "single object"}${where}, ${o.protocol} clients`;
+  // Across processes each config sets its own SHARD_COUNT (bench/lib/cross-process.mjs).
   const vars = sharded
-    ? [`SHARD_COUNT=${o.shards}`]
+    ? o.processes > 1
+      ? []
+      : [`SHARD_COUNT=${o.shards}`]
     : // The platform's cap per object; a threshold nothing reaches keeps the room single.
       ["MAX_CONNECTIONS_PER_ROOM=32768", "SHARD_COUNT=0", "SHARD_AT_SESSIONS=1000000000"];
-  const { servers, entries, dir } = await startServers(o, vars);
+  const { servers, entries, dirs } = await startServers(o, vars);
   const server = /** @type {import("./lib/servers.mjs").Server} */ (servers[0]);
   const gens = new Generators(Math.max(2, Math.ceil(o.sockets / CLIENTS_PER_GENERATOR)));
-  const pids = () => entries.map((e) => e.measuredPid());
+  // Memory and files count every serving process, the room's own too.
+  const pids = () => servers.map((e) => e.measuredPid());
   const sum = (/** @type {(pid: number) => number} */ f) => pids().reduce((n, p) => n + f(p), 0);
   try {
     o.say(`== big room: ${label}, ${o.sockets} sockets, ${gens.procs.length} generator processes`);
+    if (o.processes > 1) {
+      // A room first reached through the dev registry's proxy has no name (ctx.id.name is
+      // undefined there), so it would call its shards by the wrong names: its own process's
+      // Worker wakes it first, by name, and keeps that instance's name while it lives.
+      for (const room of ["warm", ROOM]) await admin(server.base, "", {}, room);
+    }
     for (const entry of entries) {
       const warm = await gens.connect(entry, [{ room: "warm", name: "w", roomSize: 1 }], 1);
       if (!warm.connected) throw new Error(`no client connected: ${warm.errors[0]}`);
     }
     await gens.closeAll();
-    const pid = server.measuredPid();
-    await quiet(pid, 10_000);
+    await quiet(pids, 10_000);
     const rssBefore = sum((p) => rssBytes(p) ?? 0);
     const filesBefore = sum(openFiles);
     const from = addresses(o.sockets);
@@ -204,17 +216,47 @@ async function run(o) {
       `  ${joined.connected}/${o.sockets} welcomed in ${joinSeconds.toFixed(1)} s` +
         (joined.failed ? ` (${joined.failed} failed: ${joined.errors[0]})` : ""),
     );
-    const settled = await quiet(pid, 120_000);
+    const settled = await quiet(pids, 120_000);
     const rssAfter = sum((p) => rssBytes(p) ?? 0);
     const filesAfter = sum(openFiles);
-    const room = await admin(server.base, "");
+    const perProcess = servers.map((s) => ({
+      label: s.label,
+      openFiles: openFiles(s.measuredPid()),
+      rss: rssBytes(s.measuredPid()) ?? 0,
+    }));
+    if (servers.length > 1) {
+      for (const p of perProcess) {
+        o.say(`    ${p.label}: ${p.openFiles} open files, RSS ${(p.rss / 2 ** 20).toFixed(0)} MiB`);
+      }
+    }
+    // The room's description without its peer list: 40,000 peers would swell the results.
+    const { peers, ...room } = await admin(server.base, "");
     o.say(
       `  RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> ${(rssAfter / 2 ** 20).toFixed(0)} MiB, ` +
         `open files ${filesBefore} -> ${filesAfter}; room: mode ${room.mode ?? "single (no shards in this build)"}, ` +
         `${room.connections} connections${settled ? "" : " (server still busy)"}`,
     );
     const live = joined.connected;
+    // CPU over the broadcasts and their drain: whether the machine, not the room, set the latency.
+    const cpuBefore = servers.map((s) => cpuSeconds(s.measuredPid()));
+    const genCpuBefore = await gens.cpu();
+    const wallBefore = performance.now();
     const b = await broadcasts(gens, server.base, o.broadcasts, live);
+    const wall = (performance.now() - wallBefore) / 1000;
+    const cpu = {
+      seconds: wall,
+      servers: servers.map((s, i) => ({
+        label: s.label,
+        seconds: cpuSeconds(s.measuredPid()) - (cpuBefore[i] ?? 0),
+      })),
+      generators: (await gens.cpu()) - genCpuBefore,
+    };
+    const serverCpu = cpu.servers.reduce((n, s) => n + s.seconds, 0);
+    o.say(
+      `  CPU over ${wall.toFixed(1)} s of broadcasts: servers ${serverCpu.toFixed(1)} s ` +
+        `(${cpu.servers.map((s) => `${s.label} ${s.seconds.toFixed(1)}`).join(", ")}), ` +
+        `generators ${cpu.generators.toFixed(1)} s`,
+    );
     const per = [...b.perN].sort(([x], [y]) => x - y);
     const result = {
       label,
@@ -230,6 +272,8 @@ async function run(o) {
       rssAfter,
       rssPerSocket: live ? (rssAfter - rssBefore) / live : 0,
       filesPerSocket: live ? (filesAfter - filesBefore) / live : 0,
+      perProcess,
+      cpu,
       room,
       broadcasts: o.broadcasts,
       expected: o.broadcasts * live,
@@ -263,7 +307,7 @@ async function run(o) {
   } finally {
     await gens.exit();
     for (const s of servers) await s.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -327,19 +371,22 @@ export function bigRoomTable(runs) {
 export async function runBigRoom(o) {
   const runs = [];
   for (const protocol of o.protocols) {
-    for (const shards of o.shards > 0 ? [0, o.shards] : [0]) {
+    // One object cannot span processes: across them only the sharded room runs.
+    const layouts = o.processes > 1 ? [o.shards] : o.shards > 0 ? [0, o.shards] : [0];
+    for (const shards of layouts) {
       runs.push(await run({ ...o, protocol, shards }));
       // Let the closed sockets' leave storm end before the next server starts.
       await sleep(2000);
     }
   }
   const table = bigRoomTable(runs);
+  const name = o.processes > 1 ? "big-room-processes" : "big-room";
   mkdirSync(o.out, { recursive: true });
   writeFileSync(
-    join(o.out, "big-room.json"),
+    join(o.out, `${name}.json`),
     `${JSON.stringify({ date: new Date(), runs }, null, 2)}\n`,
   );
-  writeFileSync(join(o.out, "big-room.md"), `# Big room\n\n${table}`);
+  writeFileSync(join(o.out, `${name}.md`), `# Big room\n\n${table}`);
   console.log(`\n${table}`);
   return runs;
 }

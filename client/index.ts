@@ -14,7 +14,7 @@ export type {
   WelcomeFrame,
   WelcomeLimits,
 } from "../src/frames";
-export { NDJSON_PROTOCOL } from "../src/frames";
+export { CLOSE_CODES, NDJSON_PROTOCOL } from "../src/frames";
 export type { BackoffOptions } from "./backoff";
 export { type Ack, RelayError, type RelayErrorCode } from "./outbox";
 export { RelayClient } from "./relay-client";
@@ -23,6 +23,7 @@ export type {
   ClientEvents,
   ConnectionState,
   ConnectOptions,
+  Ended,
   Message,
   SendOptions,
   Status,

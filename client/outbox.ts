@@ -9,9 +9,16 @@ export type Ack = Omit<AckFrame, "type" | "id">;
 
 /**
  * The relay's own error codes, plus the client's: `timeout` (no ack in time),
- * `closed` (close() was called) and `connect_failed` (no socket could be made).
+ * `closed` (close() was called, or the relay ended the session for good),
+ * `connect_failed` (no socket could be made) and `token_failed` (a fresh token
+ * could not be had or was refused; the client tries again with backoff).
  */
-export type RelayErrorCode = FrameErrorCode | "timeout" | "closed" | "connect_failed";
+export type RelayErrorCode =
+  | FrameErrorCode
+  | "timeout"
+  | "closed"
+  | "connect_failed"
+  | "token_failed";
 
 /** A refusal from the relay (its error code), or a failure the client itself detected. */
 export class RelayError extends Error {

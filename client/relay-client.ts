@@ -3,6 +3,7 @@
  * one left off, with every send settled by the relay's ack (docs/client.md).
  */
 import {
+  CLOSE_CODES,
   type ClientFrame,
   type Json,
   NDJSON_PROTOCOL,
@@ -18,10 +19,11 @@ import { randomId } from "./ids";
 import { type Ack, Outbox, RelayError } from "./outbox";
 import { parseServerFrames } from "./parse";
 import { PeerView } from "./peer-view";
+import { Refresher } from "./refresh";
 import { SequenceTracker } from "./sequence";
 import type { SocketFactory, SocketLike } from "./socket";
 import { SubprotocolChoice } from "./subprotocol";
-import type { ClientEvents, ConnectOptions, SendOptions, Status } from "./types";
+import type { ClientEvents, ConnectOptions, Ended, SendOptions, Status } from "./types";
 import { socketUrl } from "./url";
 
 /** A frame the client sends: always with an id, so it can be acked and deduplicated. */
@@ -39,6 +41,7 @@ type Connection = {
   connectTimer: ReturnType<typeof setTimeout>;
   heartbeat?: Heartbeat;
   batcher?: Batcher;
+  refresher?: Refresher;
   welcomedAt?: number;
 };
 
@@ -228,7 +231,7 @@ export class RelayClient extends Emitter<ClientEvents> {
         this.receive(connection, event.data);
       }
     });
-    socket.addEventListener("close", () => this.lose(connection, "closed"));
+    socket.addEventListener("close", (event) => this.closed(connection, event.code, event.reason));
     socket.addEventListener("error", () => this.lose(connection, "error"));
   }
 
@@ -270,11 +273,18 @@ export class RelayClient extends Emitter<ClientEvents> {
           this.emit("message", message);
         }
         break;
+      case "expiring":
+        connection.refresher?.expiring();
+        break;
       case "ack":
+        if (connection.refresher?.acked(frame.id)) break;
         this.sequence.acked(frame.seq);
         this.outbox.resolve(frame.id, ackOf(frame));
         break;
       case "error":
+        if (frame.id !== undefined && connection.refresher?.refused(frame.id, frame.message)) break;
+        // Sent after the token expired: it goes again after the reconnect that follows.
+        if (frame.code === "expired" && frame.id !== undefined && this.outbox.has(frame.id)) break;
         if (frame.id !== undefined && this.outbox.has(frame.id)) {
           this.outbox.reject(frame.id, new RelayError(frame.code, frame.message, frame.id));
         } else {
@@ -310,6 +320,13 @@ export class RelayClient extends Emitter<ClientEvents> {
       (id, bytes) => this.outbox.reject(id, tooLarge(id, bytes, limits.maxBytes)),
     );
     connection.batcher = batcher;
+    connection.refresher = new Refresher({
+      token: this.options.token,
+      backoff: this.options.backoff,
+      send: (id, text) => batcher.add(id, text),
+      failed: (error) => this.emit("error", error),
+      nextId: () => this.nextId(),
+    });
     // Everything unacknowledged goes again with its id, before anything a
     // listener sends below; the relay drops repeats.
     for (const [id, text] of this.outbox.waiting()) batcher.add(id, text);
@@ -324,6 +341,31 @@ export class RelayClient extends Emitter<ClientEvents> {
     if (this.connection !== connection || connection.socket.readyState !== OPEN) return;
     connection.socket.send(text);
     for (const id of ids) this.outbox.sent(id, this.options.ackTimeoutMs ?? 10_000);
+  }
+
+  /**
+   * The relay closed the socket. After an expiry the client reconnects at
+   * once (with a fresh token, if the token is a function); after a refusal or
+   * a kick it stops for good; anything else is a lost connection.
+   */
+  private closed(connection: Connection, code?: number, reason = ""): void {
+    if (this.connection !== connection) return;
+    if (code === CLOSE_CODES.forbidden || code === CLOSE_CODES.kicked) {
+      const cause = code === CLOSE_CODES.forbidden ? "forbidden" : "kicked";
+      this.end({ cause, code, reason });
+    } else if (code === CLOSE_CODES.expired) {
+      this.teardown(1000, "expired");
+      this.attempt = 0;
+      void this.open();
+    } else this.lose(connection, "closed");
+  }
+
+  /** The relay ended the session for good: pending sends fail, and the client stays closed. */
+  private end(ended: Ended): void {
+    this.teardown(1000, "ended");
+    this.outbox.rejectAll(new RelayError("closed", `the relay ended the session: ${ended.reason}`));
+    this.emit("ended", ended);
+    this.setStatus({ state: "closed", attempt: this.attempt, ended });
   }
 
   /** A socket died (closed, timed out, or missed its pong): let it go and schedule a retry. */
@@ -355,6 +397,7 @@ export class RelayClient extends Emitter<ClientEvents> {
     if (!connection) return;
     clearTimeout(connection.connectTimer);
     connection.heartbeat?.stop();
+    connection.refresher?.stop();
     connection.batcher?.clear();
     // Closing a socket that is still connecting is allowed and aborts it.
     if (connection.socket.readyState <= OPEN) connection.socket.close(code, reason);

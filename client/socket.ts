@@ -7,7 +7,11 @@ export interface SocketLike {
   close(code?: number, reason?: string): void;
   addEventListener(type: "open", listener: () => void): void;
   addEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
-  addEventListener(type: "close", listener: () => void): void;
+  /** The code says why: the relay's codes for expiry, refusal and kicks are `CLOSE_CODES`. */
+  addEventListener(
+    type: "close",
+    listener: (event: { code?: number; reason?: string }) => void,
+  ): void;
   /** Some implementations (Node's undici) report a failed handshake only as an error. */
   addEventListener(type: "error", listener: () => void): void;
 }

@@ -8,7 +8,11 @@ export type ConnectOptions = {
   room: string;
   /** Display name shown to peers. */
   name?: string;
-  /** JWT for relays with AUTH_SECRET; a function is called before every connection, to refresh it. */
+  /**
+   * JWT for relays with AUTH_SECRET. A function is called before every
+   * connection, and again when the relay says the session's token is about to
+   * expire, to send the fresh one in-band; a string cannot be refreshed.
+   */
   token?: string | (() => string | Promise<string>);
   /** How long the relay has to ack a frame once it is written to an open socket. Default 10 s. */
   ackTimeoutMs?: number;
@@ -33,7 +37,16 @@ export type Status = Readonly<{
   attempt: number;
   /** Set while waiting to retry. */
   retryInMs?: number;
+  /** Set when the relay ended the session for good (`closed`): why. */
+  ended?: Ended;
 }>;
+
+/**
+ * The relay ended the session and the client will not reconnect: a refreshed
+ * token no longer opens the room (`forbidden`), or the application's backend
+ * kicked or banned this user (`kicked`). `reason` is the relay's.
+ */
+export type Ended = Readonly<{ cause: "forbidden" | "kicked"; code: number; reason: string }>;
 
 /** A message as the application sees it: the message frame without its `type`. */
 export type Message = Omit<Extract<ServerFrame, { type: "message" }>, "type">;
@@ -52,6 +65,8 @@ export type ClientEvents = {
   status: Status;
   /** A resume could not replay what was missed: messages between the two connections are lost. */
   gap: { reason: ResumeFailure };
+  /** The relay ended the session for good; `status` is `closed` with the same `ended`. */
+  ended: Ended;
 };
 
 export type SendOptions = {

@@ -16,8 +16,9 @@ export type RelayProviderProps = {
   name?: string;
   /**
    * JWT for relays with AUTH_SECRET, or a function returning one. Read before
-   * every connection, so a new token is used on the next reconnect without
-   * dropping the current one.
+   * every connection and whenever the relay warns that the session's token
+   * expires (it is then sent in-band), so a new token is used without
+   * dropping the current connection.
    */
   token?: ConnectOptions["token"];
   /** Other `connect` options (timeouts, backoff, WebSocket); read when connecting. */

@@ -1,10 +1,12 @@
 /**
  * The server API, for the application's own backend: publish into a room,
- * read its presence, page through its history. Every route checks the
+ * read its presence, page through its history, end sessions and ban users
+ * (src/ending.ts). Every route checks the
  * admin bearer token first, then the room name, then the input.
  */
 import { type Context, Hono } from "hono";
 import { checkAdmin } from "./auth";
+import { endingRoutes } from "./ending";
 import { errorResponse, type FrameErrorCode, SAFE_NAME, SAFE_NAME_RULE } from "./protocol";
 import type { Room } from "./room";
 
@@ -61,6 +63,9 @@ export function adminRoutes<E extends object, R extends Room<E>>(
     }
     return c.json(await roomOf(c).history(since, Math.min(limit, HISTORY_PAGE_MAX)));
   });
+
+  const ender = (env: E, name: string) => rooms(env).getByName(name);
+  admin.route("/", endingRoutes(ender, adminToken));
   return admin;
 }
 

@@ -7,7 +7,12 @@ import { verify } from "hono/jwt";
 import type { HttpErrorCode } from "./protocol";
 
 export type Refusal = { status: number; code: HttpErrorCode; message: string };
-export type Identity = { user: string; name?: string };
+/**
+ * Who a session is. `expires` (milliseconds since the epoch, like every time
+ * on the wire) is when its grant ends: the session is told a minute before
+ * and closed then, unless it refreshes its token in-band (docs/server.md).
+ */
+export type Identity = { user: string; name?: string; expires?: number };
 
 const MAX_NAME_CHARS = 64;
 
@@ -45,7 +50,8 @@ export async function checkToken(
   if (rooms && !rooms.includes("*") && !rooms.includes(room)) {
     return { status: 403, code: "forbidden", message: `the token does not open room ${room}` };
   }
-  return name === undefined ? { user: sub } : { user: sub, name };
+  const expires = claims.exp * 1000;
+  return name === undefined ? { user: sub, expires } : { user: sub, name, expires };
 }
 
 /** Compares the bearer token with ADMIN_TOKEN in constant time. */

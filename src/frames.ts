@@ -23,7 +23,12 @@ export type BroadcastFrame = { type: "broadcast"; data: unknown; id?: string };
 export type DirectFrame = { type: "direct"; to: string; data: unknown; id?: string };
 /** Sets the sender's presence state, which peers see until it changes or the session leaves. */
 export type PresenceFrame = { type: "presence"; state: Json; id?: string };
-export type ClientFrame = BroadcastFrame | DirectFrame | PresenceFrame;
+/**
+ * A fresh token for this session, sent before its token expires (after an
+ * `expiring` frame): it must be for the same user. Acked like other frames.
+ */
+export type RefreshFrame = { type: "refresh"; token: string; id?: string };
+export type ClientFrame = BroadcastFrame | DirectFrame | PresenceFrame | RefreshFrame;
 
 // ---- server to client ----------------------------------------------------
 
@@ -61,6 +66,11 @@ export type MessageFrame = {
 };
 /** The room's head count, sent at most every 2 s while it changes, once some members are not announced. */
 export type OccupancyFrame = { type: "occupancy"; count: number };
+/**
+ * The session's token expires at `at` (ms since the epoch): send a `refresh`
+ * before then, or the session is closed with `CLOSE_CODES.expired`.
+ */
+export type ExpiringFrame = { type: "expiring"; at: number };
 export type AckFrame = { type: "ack"; id: string; seq?: number; duplicate?: true };
 export type ErrorFrame = { type: "error"; code: FrameErrorCode; message: string; id?: string };
 
@@ -71,6 +81,7 @@ export type ServerFrame =
   | PeerPresenceFrame
   | MessageFrame
   | OccupancyFrame
+  | ExpiringFrame
   | AckFrame
   | ErrorFrame;
 
@@ -84,11 +95,15 @@ export type FrameErrorCode =
   | "unknown_recipient"
   | "rate_limited"
   | "rejected"
-  | "forbidden";
+  | "forbidden"
+  /** A refresh was refused: a bad token, or one for another user. The session goes on until its expiry. */
+  | "unauthorized"
+  /** The session's token expired: nothing but a refresh is accepted until it closes. */
+  | "expired";
 
 /** Codes of refused HTTP requests; the server API also answers with frame codes. */
 export type HttpErrorCode =
-  | Exclude<FrameErrorCode, "rate_limited">
+  | Exclude<FrameErrorCode, "rate_limited" | "expired">
   | "bad_room"
   | "bad_name"
   | "bad_client"
@@ -100,5 +115,20 @@ export type HttpErrorCode =
   | "room_full"
   | "too_many_connections"
   | "too_many_upgrades"
+  | "banned"
   | "not_found"
   | "internal";
+
+/**
+ * Close codes with which the relay ends a session for a reason of trust. A
+ * client reconnects after `expired` (with a fresh token) and stops for good
+ * after `forbidden` and `kicked`.
+ */
+export const CLOSE_CODES = {
+  /** The session's token expired and no refresh came in time. */
+  expired: 4001,
+  /** A refreshed token no longer opens this room. */
+  forbidden: 4403,
+  /** The application's backend ended the session (a kick or a ban). */
+  kicked: 4410,
+} as const;

@@ -10,6 +10,8 @@ export type Hello = {
   room: string;
   name: string;
   user?: string;
+  /** When the session's grant ends, in ms since the epoch (`Identity.expires`). */
+  expires?: number;
   client?: string;
   since?: number;
   epoch?: string;
@@ -30,10 +32,12 @@ export function toRoom(hello: Hello, upgrade: Request): Request {
 export function helloFrom(url: URL): Hello {
   const param = (key: string) => url.searchParams.get(key) ?? undefined;
   const since = param("since");
+  const expires = param("expires");
   return {
     room: param("room") ?? "",
     name: param("name") ?? "",
     user: param("user"),
+    expires: expires === undefined ? undefined : Number(expires),
     client: param("client"),
     since: since === undefined ? undefined : Number(since),
     epoch: param("epoch"),

@@ -143,8 +143,19 @@ export function answerClose(
 /** Closes a socket that may already be closed; the runtime then throws, which means nothing here. */
 export function closeQuietly(ws: WebSocket, code: number, reason: string): void {
   try {
-    ws.close(code, reason);
+    ws.close(code, fitReason(reason));
   } catch {
     // already closed or closing
   }
+}
+
+/** A close frame's reason holds 123 bytes of UTF-8; a longer one would make close throw. */
+const MAX_REASON_BYTES = 123;
+
+/** Cuts a reason (an application's, say) to what a close frame can carry, at a character boundary. */
+function fitReason(reason: string): string {
+  if (utf8Length(reason) <= MAX_REASON_BYTES) return reason;
+  const chars = [...reason].slice(0, MAX_REASON_BYTES);
+  while (utf8Length(chars.join("")) > MAX_REASON_BYTES) chars.pop();
+  return chars.join("");
 }

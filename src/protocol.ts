@@ -8,7 +8,7 @@ import * as v from "valibot";
 import type { ClientFrame, FrameErrorCode, HttpErrorCode, Json, ServerFrame } from "./frames";
 
 export type * from "./frames";
-export { NDJSON_PROTOCOL } from "./frames";
+export { CLOSE_CODES, NDJSON_PROTOCOL } from "./frames";
 
 /** Room names and client ids: 1 to 64 characters of one URL-safe alphabet. */
 export const SAFE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -18,6 +18,9 @@ export const SAFE_NAME_RULE = "1-64 characters of A-Z a-z 0-9 . _ -";
 
 /** A client's id for one message, so it can be acknowledged and deduplicated. */
 const MessageId = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+
+/** Longer than any sane JWT, short enough that a refresh never fills a frame. */
+const MAX_TOKEN_CHARS = 8192;
 
 /** Checked against `frames.ts`: the schema's output must be a ClientFrame. */
 const ClientFrameSchema: v.GenericSchema<unknown, ClientFrame> = v.variant("type", [
@@ -32,6 +35,11 @@ const ClientFrameSchema: v.GenericSchema<unknown, ClientFrame> = v.variant("type
     type: v.literal("presence"),
     // Parsed from JSON text, so any value present is JSON.
     state: v.custom<Json>((value) => value !== undefined, "state is required"),
+    id: v.optional(MessageId),
+  }),
+  v.object({
+    type: v.literal("refresh"),
+    token: v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_TOKEN_CHARS)),
     id: v.optional(MessageId),
   }),
 ]);

@@ -104,6 +104,7 @@ export function relay<
     if (identity) {
       hello.user = identity.user;
       hello.name = identity.name ?? hello.name;
+      hello.expires = identity.expires;
     }
     const address = clientAddress(c.req.header("cf-connecting-ip"));
     if (!(await spendUpgrade(upgrades(c.env), address))) {

@@ -8,12 +8,23 @@
  * socket, which also coalesces a turn's frames for clients that batch.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Refusal } from "./auth";
+import { checkToken, isRefusal, type Refusal } from "./auth";
+import { type Ban, Bans, bannedMessage } from "./bans";
 import { Fanout, type Remote, type ShardStub } from "./big-rooms/fanout";
 import { Layout, SHARDS_HEADER, shardName } from "./big-rooms/layout";
 import { Faults } from "./big-rooms/link";
 import type { Joiner, LogRow, UpBatch, UpResult } from "./big-rooms/wire";
-import { type Limits, read, readLimits, readShardLimits } from "./config";
+import { type Limits, read, readLimits, readShardLimits, secret } from "./config";
+import {
+  dueAt,
+  expired,
+  type RefreshVerdict,
+  stepOf,
+  type Term,
+  termOf,
+  verdictOf,
+  wakeAt,
+} from "./expiry";
 import { type Hello, helloFrom, offers, scopeOf } from "./hello";
 import { RoomLog } from "./history";
 import { InOrder, judge, type Message, type MessageVerdict, notify } from "./hooks";
@@ -22,6 +33,7 @@ import { Watch } from "./observe/watch";
 import { Occupancy } from "./occupancy";
 import { answerClose, Outlet, Turn } from "./outlet";
 import {
+  CLOSE_CODES,
   type ClientFrame,
   encode,
   errorFrame,
@@ -36,6 +48,7 @@ import {
   parseClientBatch,
   parseClientFrame,
   parseServerPublish,
+  type RefreshFrame,
   tryEncode,
   utf8Length,
 } from "./protocol";
@@ -43,7 +56,15 @@ import { RateLimiter } from "./rate-limit";
 import { Replay } from "./replay";
 
 /** Kept in each socket's attachment, so it survives hibernation. */
-type Attachment = { peer: Peer; scope: string; batched?: true; address?: string; quiet?: true };
+type Attachment = {
+  peer: Peer;
+  scope: string;
+  batched?: true;
+  address?: string;
+  quiet?: true;
+  /** When its token must be refreshed and when it ends (src/expiry.ts). */
+  term?: Term;
+};
 
 /** Anyone in the room, whether its socket is here or on a shard. */
 type Member = {
@@ -52,6 +73,8 @@ type Member = {
   address?: string;
   /** Not announced to the others: the room was past `PRESENCE_MAX` when it joined. */
   quiet?: true;
+  /** When its token must be refreshed and when it ends; none without an expiry. */
+  term?: Term;
   /** Keeps this member's frames in order while hooks are async. */
   order: InOrder;
   send(text: string): void;
@@ -114,12 +137,16 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly announced = new Map<string, Member>();
   /** The directory of live rooms, metrics and webhooks (src/observe/), as configured. */
   private readonly watch: Watch;
+  private readonly bans: Bans;
+  /** The name a shard called this room by, for a room whose ID came without one. */
+  private named: string | undefined;
 
   constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
     const own = (this.constructor as typeof Room).limits;
     this.limits = { ...readLimits(env), ...own };
     this.log = new RoomLog(ctx.storage.sql, this.limits);
+    this.bans = new Bans(ctx.storage.sql);
     this.turn = new Turn((end) => this.log.whenStored(end));
     const shards = (this.constructor as typeof Room).shards as (env: E, index: number) => unknown;
     const namespace = (index: number) => shards(env, index) as DurableObjectNamespace | undefined;
@@ -179,6 +206,27 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   /** Runs once per session, after the others were told it left. A throw is logged. */
   onLeave(_peer: Peer): void | Promise<void> {}
 
+  /**
+   * Checks a token a session sent in-band to extend its grant (a `refresh`
+   * frame). Return the identity it proves (its `user` must be the session's,
+   * its `expires` becomes the session's new expiry; other fields are
+   * ignored), or a refusal: status 403 ends the session as forbidden, any
+   * other refuses this refresh and the session runs on to its expiry. A throw
+   * refuses it too. By default, the built-in JWT check with `AUTH_SECRET`;
+   * override it when your `authorize` is your own.
+   *
+   * @example
+   * async onRefresh(peer: Peer, token: string) {
+   *   const session = await lookUp(this.env, token);
+   *   return session ? { user: session.userId, expires: session.expiresAt } : { status: 401, code: "unauthorized", message: "unknown session" };
+   * }
+   */
+  onRefresh(_peer: Peer, token: string): RefreshVerdict | Promise<RefreshVerdict> {
+    const key = secret(this.env, "AUTH_SECRET");
+    if (key) return checkToken(token, key, this.roomName);
+    return { status: 401, code: "unauthorized", message: "this room checks no tokens" };
+  }
+
   // ---- a session connects ------------------------------------------------
 
   async fetch(request: Request): Promise<Response> {
@@ -190,7 +238,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       // The Worker takes this connection to a shard, and remembers for a while that it may.
       return new Response(null, { status: 307, headers: { [SHARDS_HEADER]: String(shards) } });
     }
-    const refusal = this.admits(hello.address);
+    const refusal = this.admits(hello.address, hello.user);
     if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
     // Storage first: if it fails, no socket was accepted and nobody was told of one.
     this.log.open();
@@ -205,9 +253,14 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     return new Response(null, { status: 101, webSocket: client, headers });
   }
 
-  /** Refuses a connection the room has no room for, or one address too many. */
-  private admits(address: string | undefined): Refusal | undefined {
+  /** Refuses a banned user, a connection the room has no room for, or one address too many. */
+  private admits(address: string | undefined, user: string | undefined): Refusal | undefined {
     const room = this.roomName;
+    const ban = this.bans.of(user, Date.now());
+    if (ban) {
+      log("refused", { room, code: "banned" });
+      return { status: 403, code: "banned", message: bannedMessage(ban) };
+    }
     if (this.headcount >= this.limits.maxConnectionsPerRoom) {
       log("refused", { room, code: "room_full", connections: this.headcount });
       return { status: 503, code: "room_full", message: "this room is full; try again later" };
@@ -270,10 +323,13 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     const attachment: Attachment = batched ? { peer, scope, batched } : { peer, scope };
     if (hello.address !== undefined) attachment.address = hello.address;
     if (this.crowded) attachment.quiet = true;
+    const term = termOf(hello.expires, Date.now());
+    if (term) attachment.term = term;
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment(attachment);
     const session = this.remember(server, attachment);
     this.arrived(session);
+    this.keep(term);
     return { client, session };
   }
 
@@ -326,6 +382,11 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   /** Acts on a frame that passed the limits: presence, a repeat, or the hook and then routing. */
   private act(sender: Member, frame: ClientFrame): void | Promise<void> {
+    if (frame.type === "refresh") return this.refresh(sender, frame);
+    if (expired(sender.term, Date.now())) {
+      const message = "the session's token expired; send a refresh";
+      return this.reject(sender, { code: "expired", message, id: frame.id });
+    }
     if (frame.type === "presence") {
       return this.answer(sender, frame.id, this.present(sender, frame.state));
     }
@@ -346,6 +407,30 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private answer(sender: Member, id: string | undefined, routed: Routed | ProtocolError): void {
     if ("code" in routed) this.reject(sender, { ...routed, id });
     else if (id !== undefined) this.deliver(sender, encode({ type: "ack", id, ...ackOf(routed) }));
+  }
+
+  /** A token sent in-band: one for the same user extends the session's term (src/expiry.ts). */
+  private async refresh(sender: Member, frame: RefreshFrame): Promise<void> {
+    const verdict = await verdictOf(() => this.onRefresh(sender.peer, frame.token), this.roomName);
+    if (!this.holds(sender)) return; // it ended while the token was checked
+    const { id } = frame;
+    if (isRefusal(verdict)) {
+      if (verdict.status === 403) return this.end(sender, CLOSE_CODES.forbidden, verdict.message);
+      return this.reject(sender, { code: "unauthorized", message: verdict.message, id });
+    }
+    if (verdict.user !== sender.peer.user) {
+      return this.reject(sender, {
+        code: "unauthorized",
+        message: "the token is another user's",
+        id,
+      });
+    }
+    const term = termOf(verdict.expires, Date.now());
+    // A token no newer than the last earns no new warning: it would only ask again.
+    if (term && sender.term && term.expires <= sender.term.expires) delete term.notice;
+    this.saveTerm(sender, term);
+    this.keep(term);
+    this.answer(sender, id, { delivered: true });
   }
 
   /** What a repeated id was answered the first time; undefined for a new id. */
@@ -423,7 +508,96 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     this.deliver(session, errorFrame(error));
   }
 
+  // ---- time: tokens that expire ---------------------------------------------
+
+  /**
+   * Warns the sessions whose tokens expire soon and ends those whose expired,
+   * then sets the alarm for the next. A subclass that sets alarms of its own
+   * calls `super.alarm()` and sets them with `wakeAt` (docs/server.md).
+   */
+  async alarm(): Promise<void> {
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const member of [...this.members()]) {
+      const { term } = member;
+      if (!term) continue;
+      const step = stepOf(term, now);
+      if (step === "end") {
+        this.end(member, CLOSE_CODES.expired, "the token expired");
+        continue;
+      }
+      if (step === "warn") {
+        this.deliver(member, encode({ type: "expiring", at: term.expires }));
+        this.saveTerm(member, { expires: term.expires });
+      }
+      next = Math.min(next, dueAt(member.term ?? term));
+    }
+    if (next < Number.POSITIVE_INFINITY) await this.wakeAt(next);
+  }
+
+  /**
+   * Sets the object's alarm to `at` unless it is set earlier already: the
+   * one way to set an alarm that the relay's own expiry alarm shares.
+   */
+  protected wakeAt(at: number): Promise<void> {
+    return wakeAt(this.ctx.storage, at);
+  }
+
+  /** Makes sure the room wakes when a term next needs it. */
+  private keep(term: Term | undefined): void {
+    if (!term) return;
+    this.wakeAt(dueAt(term)).catch((error: unknown) => {
+      log("alarm_error", { room: this.roomName, error: String(error) });
+    });
+  }
+
+  /** Keeps a member's term where hibernation and eviction keep it. */
+  private saveTerm(member: Member, term: Term | undefined): void {
+    member.term = term;
+    const here = this.sessions.get(member.peer.id);
+    if (here) here.ws.serializeAttachment({ ...attachmentOf(here.ws), term });
+    else this.fanout.update(member as Remote);
+  }
+
   // ---- the server API ------------------------------------------------------
+
+  /**
+   * Ends one session, or every session of a user, with `reason` (close code
+   * 4410); the others see one leave for each. Answers how many ended.
+   */
+  async kick(
+    target: { session?: string; user?: string },
+    reason: string,
+  ): Promise<{ closed: number }> {
+    const { session, user } = target;
+    const ending = [...this.members()].filter(
+      (member) => member.peer.id === session || (user !== undefined && member.peer.user === user),
+    );
+    for (const member of ending) this.end(member, CLOSE_CODES.kicked, reason);
+    await this.log.settled();
+    return { closed: ending.length };
+  }
+
+  /** Keeps `user` out for `seconds` (stored, so restarts keep it) and ends their sessions now. */
+  async ban(
+    user: string,
+    seconds: number,
+    reason: string,
+  ): Promise<{ until: number; closed: number }> {
+    const until = Date.now() + seconds * 1000;
+    this.bans.add({ user, until, reason });
+    const { closed } = await this.kick({ user }, reason || "banned");
+    return { until, closed };
+  }
+
+  async unban(user: string): Promise<{ lifted: boolean }> {
+    return { lifted: this.bans.lift(user) };
+  }
+
+  /** The bans in force. */
+  async banned(): Promise<Ban[]> {
+    return this.bans.list(Date.now());
+  }
 
   /**
    * The server API's publish, given the request body as it came: parsed here,
@@ -506,6 +680,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
    * acks and relays themselves go down the shard's downlink, in the room's order.
    */
   async uplink(batch: UpBatch): Promise<UpResult> {
+    this.named ??= batch.room;
     return this.fanout.receive(batch, async ({ shard, events }, lost) => {
       for (const member of lost) this.depart(member.peer.id);
       const refused: Record<string, Refusal> = {};
@@ -529,17 +704,29 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   }
 
   private admitRemote(joiner: Joiner, shard: number): Refusal | undefined {
-    if (this.fanout.members.has(joiner.peer.id)) return undefined;
-    const refusal = this.admits(joiner.address);
+    const known = this.fanout.members.get(joiner.peer.id);
+    // A join retried after a restart of the room: its welcome may have been lost with the queue.
+    if (known) {
+      this.welcomeRemote(known, joiner);
+      return undefined;
+    }
+    const refusal = this.admits(joiner.address, joiner.peer.user);
     if (refusal) return refusal;
     this.log.open();
-    const member = this.fanout.add(joiner, shard, this.crowded);
+    const term = termOf(joiner.expires, Date.now());
+    const member = this.fanout.add(joiner, shard, this.crowded, term);
     this.arrived(member);
+    this.keep(term);
+    this.welcomeRemote(member, joiner);
+    this.joined(member);
+  }
+
+  /** Sends a shard's session its welcome once the log holds what came before; a repeat is ignored there. */
+  private welcomeRemote(member: Remote, joiner: Joiner): void {
     this.log.whenStored(() => {
       const welcome = this.welcome(member, joiner.batched === true, joiner.since, joiner.epoch);
-      this.fanout.push(shard, { kind: "welcome", to: member.peer.id, ...welcome });
+      this.fanout.push(member.shard, { kind: "welcome", to: member.peer.id, ...welcome });
     });
-    this.joined(member);
   }
 
   /** A frame a shard parsed and let through its rate limit. */
@@ -557,6 +744,18 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private answerRemote(to: string, text: string): void {
     const member = this.fanout.members.get(to);
     if (member) member.order.run(() => this.deliver(member, text));
+  }
+
+  /** Ends a member's session from the room's side: here its socket closes, on a shard it is told to. */
+  private end(member: Member, code: number, reason: string): void {
+    const here = this.sessions.get(member.peer.id);
+    const remote = this.fanout.members.get(member.peer.id);
+    if (here) this.drop(here, code, reason);
+    if (!remote) return;
+    const close = { kind: "close" as const, to: remote.peer.id, code, reason };
+    this.log.whenStored(() => this.fanout.push(remote.shard, close));
+    // Gone from the room at once: what it sends meanwhile is ignored.
+    this.depart(remote.peer.id);
   }
 
   private depart(id: string): void {
@@ -615,7 +814,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   /** The room's name, for hooks that make rules per room. */
   protected get roomName(): string {
-    return this.ctx.id.name ?? "";
+    return this.ctx.id.name ?? this.named ?? "";
   }
 
   private from(address: string): number {
@@ -632,6 +831,12 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private *members(): Iterable<Member> {
     yield* this.sessions.values();
     yield* this.fanout.members.values();
+  }
+
+  /** Whether this member is still in the room, as this very object. */
+  private holds(member: Member): boolean {
+    const id = member.peer.id;
+    return this.sessions.get(id) === member || this.fanout.members.get(id) === member;
   }
 
   private get headcount(): number {

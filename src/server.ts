@@ -16,10 +16,11 @@
  * app.route("/realtime", relay({ rooms: (env) => env.CHAT }));
  * export default app;
  */
-export type { Identity } from "./auth";
+export type { Identity, Refusal } from "./auth";
 export { Shard } from "./big-rooms/shard";
 export type { Limits } from "./config";
 export { Document } from "./documents/document";
+export type { RefreshVerdict } from "./expiry";
 export type * from "./frames";
 export { type Message, type MessageVerdict, Rejection, type RejectionCode } from "./hooks";
 export { Directory } from "./observe/directory";

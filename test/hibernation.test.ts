@@ -1,4 +1,4 @@
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { freshRoom, join, SHARDED } from "./client";
@@ -54,5 +54,17 @@ describe("hibernation", () => {
     await ada.client.until(() => ada.client.closed !== undefined, "close");
     const bob = await join(room, "bob");
     expect(bob.welcome.peers).toEqual([]);
+  });
+
+  it("sets no alarm in a room whose sessions have no expiry", async () => {
+    const room = freshRoom();
+    const ada = await join(room, "ada");
+    await join(room, "bob");
+    ada.client.send({ type: "broadcast", data: "hello" });
+    await ada.client.next("join");
+    const alarm = await runInDurableObject(env.ROOMS.getByName(room), (_, state) =>
+      state.storage.getAlarm(),
+    );
+    expect(alarm).toBeNull();
   });
 });

@@ -197,6 +197,11 @@ function ramp(points) {
  * @param {any} o the `overhead` entry of latest.json
  */
 export function overheadTable(o) {
+  /** @param {any} s */
+  const mode = (s) =>
+    s.mode === "sharded"
+      ? `sharded, sessions per shard ${s.sessionsPerShard.map((/** @type {any} */ x) => x.sessions).join(", ")}`
+      : (s.mode ?? "not recorded");
   const [single, sharded] = o.sides;
   /** @param {string} label @param {(s: any) => number | null} get @param {(n: number) => string} fmt */
   const row = (label, get, fmt) => {
@@ -207,10 +212,10 @@ export function overheadTable(o) {
   };
   return [
     `1 room of ${o.clients} ${o.protocol} clients in one workerd (every object on one thread: the hop's cost, not the gain).`,
-    "A build without shards ignores SHARD_COUNT, and both columns measure the single object.",
     "",
     `| metric | ${single.label} | ${sharded.label} |`,
     "|---|---:|---:|",
+    `| room mode the server reported | ${o.sides.map(mode).join(" | ")} |`,
     row("highest sustained deliveries/s", (s) => s.bestSustainedDeliveriesPerSec, int),
     row(`deliveries/s at ${o.rate} msg/s offered (both sustained)`, (s) => s.deliveriesPerSec, int),
     row(`p50 ms at ${o.rate} msg/s`, (s) => s.p50, ms),

@@ -200,10 +200,11 @@ function cleanUp(state, bundle) {
 }
 
 /** Bundles the Worker exactly as `wrangler deploy` would, into a temp dir. */
-export async function buildBundle() {
+export async function buildBundle(config = "wrangler.toml") {
   const outdir = mkdtempSync(join(tmpdir(), "bench-bundle-"));
+  const args = ["deploy", "--dry-run", "--outdir", outdir, "--config", config];
   await new Promise((resolveBuild, reject) => {
-    const child = spawn(join(BIN, "wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+    const child = spawn(join(BIN, "wrangler"), args, {
       cwd: ROOT,
       env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],

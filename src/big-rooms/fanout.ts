@@ -4,6 +4,7 @@
  * downlink per shard, and the bookkeeping that makes a shard's retried or
  * doubled uplink calls act once.
  */
+import type { Term } from "../expiry";
 import type { Peer } from "../frames";
 import { InOrder } from "../hooks";
 import { type Faults, Link } from "./link";
@@ -17,6 +18,8 @@ export type Remote = {
   address?: string;
   /** Not announced to the others: the room was past `PRESENCE_MAX` when it joined. */
   quiet?: true;
+  /** When its token must be refreshed and when it ends (src/expiry.ts). */
+  term?: Term;
   order: InOrder;
   send(text: string): void;
 };
@@ -28,11 +31,13 @@ type Row = {
   peer: string;
   address: string | null;
   quiet: number;
+  /** The member's term as JSON, or null without an expiry. */
+  term: string | null;
 };
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS relay_members (
   id TEXT PRIMARY KEY, shard INTEGER NOT NULL, scope TEXT NOT NULL, peer TEXT NOT NULL,
-  address TEXT, quiet INTEGER NOT NULL)`;
+  address TEXT, quiet INTEGER NOT NULL, term TEXT)`;
 
 /** Items a downlink may queue for a shard that does not answer before it is told to start over. */
 const MAX_QUEUED = 50_000;
@@ -64,10 +69,16 @@ export class Fanout {
     const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'relay_members'").toArray();
     if (exists.length === 0) return;
     this.created = true;
+    // Tables made before terms existed get the column once.
+    const columns = sql.exec(
+      "SELECT 1 FROM pragma_table_info('relay_members') WHERE name = 'term'",
+    );
+    if (columns.toArray().length === 0) sql.exec("ALTER TABLE relay_members ADD COLUMN term TEXT");
     for (const row of sql.exec<Row>("SELECT * FROM relay_members")) {
       const joiner: Joiner = { peer: JSON.parse(row.peer) as Peer, scope: row.scope };
       if (row.address !== null) joiner.address = row.address;
-      this.track(joiner, row.shard, row.quiet === 1);
+      const term = row.term === null ? undefined : (JSON.parse(row.term) as Term);
+      this.track(joiner, row.shard, row.quiet === 1, term);
     }
   }
 
@@ -95,25 +106,32 @@ export class Fanout {
     return result;
   }
 
-  add(joiner: Joiner, shard: number, quiet: boolean): Remote {
+  add(joiner: Joiner, shard: number, quiet: boolean, term?: Term): Remote {
     if (!this.created) this.sql.exec(SCHEMA);
     this.created = true;
     this.sql.exec(
-      "INSERT OR REPLACE INTO relay_members VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO relay_members (id, shard, scope, peer, address, quiet, term) VALUES (?, ?, ?, ?, ?, ?, ?)",
       joiner.peer.id,
       shard,
       joiner.scope,
       JSON.stringify(joiner.peer),
       joiner.address ?? null,
       quiet ? 1 : 0,
+      term ? JSON.stringify(term) : null,
     );
-    return this.track(joiner, shard, quiet);
+    return this.track(joiner, shard, quiet, term);
   }
 
-  /** Keeps a member's new presence state where an eviction cannot lose it. */
+  /** Keeps a member's new presence state and term where an eviction cannot lose them. */
   update(member: Remote): void {
     const peer = JSON.stringify(member.peer);
-    this.sql.exec("UPDATE relay_members SET peer = ? WHERE id = ?", peer, member.peer.id);
+    const term = member.term ? JSON.stringify(member.term) : null;
+    this.sql.exec(
+      "UPDATE relay_members SET peer = ?, term = ? WHERE id = ?",
+      peer,
+      term,
+      member.peer.id,
+    );
   }
 
   remove(id: string): Remote | undefined {
@@ -148,7 +166,7 @@ export class Fanout {
     link.push(item);
   }
 
-  private track(joiner: Joiner, shard: number, quiet: boolean): Remote {
+  private track(joiner: Joiner, shard: number, quiet: boolean, term?: Term): Remote {
     const member: Remote = {
       peer: joiner.peer,
       scope: joiner.scope,
@@ -158,6 +176,7 @@ export class Fanout {
     };
     if (joiner.address !== undefined) member.address = joiner.address;
     if (quiet) member.quiet = true;
+    if (term) member.term = term;
     this.members.set(joiner.peer.id, member);
     this.perShard.set(shard, (this.perShard.get(shard) ?? 0) + 1);
     return member;

@@ -98,6 +98,7 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
       faults,
       call: (batch) =>
         this.roomStub().uplink({
+          room: this.room,
           shard: this.index,
           life: this.life,
           seq: batch.seq,
@@ -127,6 +128,7 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
       peer,
       scope,
       ...(hello.address !== undefined && { address: hello.address }),
+      ...(hello.expires !== undefined && { expires: hello.expires }),
       ...(batched && { batched: true as const }),
       ...(hello.since !== undefined && { since: hello.since }),
       ...(hello.epoch !== undefined && { epoch: hello.epoch }),
@@ -206,7 +208,8 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
     if (batch.life !== this.roomLife) this.roomRestarted(batch.life);
     else if (batch.seq <= this.lastDown) return;
     this.lastDown = batch.seq;
-    if (!this.greeted) {
+    if (this.unconfirmed && !this.greeted) {
+      // Woken by the room: a life that lost sessions to a restart must say so unasked.
       this.greeted = true;
       this.up.push({ kind: "hello" });
     }
@@ -281,7 +284,7 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private async welcome(item: Extract<Down, { kind: "welcome" }>): Promise<void> {
     await this.reach(item.seq);
     const session = this.sessions.get(item.to);
-    if (!session) return;
+    if (!session || session.welcomed) return;
     session.outlet.replayed(item.text);
     session.welcomed = true;
     // What it missed: a resume's gap, or broadcasts this shard had taken past the welcome's seq.

@@ -13,6 +13,8 @@ export type Joiner = {
   peer: Peer;
   scope: string;
   address?: string;
+  /** When the session's grant ends, in ms since the epoch (`Identity.expires`). */
+  expires?: number;
   /** The socket batches frames (`edge-relay.ndjson`). */
   batched?: true;
   since?: number;
@@ -34,6 +36,8 @@ export type Up =
   | { kind: "answer"; to: string; text: string };
 
 export type UpBatch = {
+  /** The room's name: a room reached by ID alone (a local dev registry's proxy) has none of its own. */
+  room: string;
   shard: number;
   /** Which life of the shard sends: a new one means the old one's sessions are gone. */
   life: string;

@@ -10,6 +10,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import * as Y from "yjs";
+import { type Ban, Bans } from "../bans";
 import {
   type DocLimits,
   type Limits,
@@ -17,6 +18,7 @@ import {
   readLimits,
   UPDATE_FLOOR_BYTES,
 } from "../config";
+import { CLOSE_CODES } from "../frames";
 import { log } from "../log";
 import { Watch } from "../observe/watch";
 import { answerClose, Outlet, Turn } from "../outlet";
@@ -34,8 +36,8 @@ import {
 } from "./messages";
 import { DocStore } from "./store";
 
-/** Kept in each socket's attachment, so hibernation keeps who owns which presence. */
-type Attachment = { owned: OwnedEntry[] };
+/** Kept in each socket's attachment, so hibernation keeps who owns which presence, and who it is. */
+type Attachment = { owned: OwnedEntry[]; id?: string; user?: string };
 
 /** A turn's updates, their bytes, who sent them, and what waits for their commit. */
 type Batch = {
@@ -46,7 +48,14 @@ type Batch = {
 };
 
 /** `limiter` counts frames other than updates; `updates` counts update bytes. */
-type Socket = { ws: WebSocket; outlet: Outlet; limiter: RateLimiter; updates: RateLimiter };
+type Socket = {
+  ws: WebSocket;
+  outlet: Outlet;
+  limiter: RateLimiter;
+  updates: RateLimiter;
+  id: string;
+  user?: string;
+};
 
 export class Document<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly sockets = new Map<WebSocket, Socket>();
@@ -54,6 +63,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   private readonly limits: Limits;
   private readonly docLimits: DocLimits;
   private readonly store: DocStore;
+  private readonly bans: Bans;
   private readonly turn = new Turn();
   /** The document in memory, as stored; loaded on first use. */
   private loaded: Y.Doc | undefined;
@@ -73,6 +83,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
       () => this.name,
       () => this.sockets.size,
     );
+    this.bans = new Bans(ctx.storage.sql);
     for (const ws of ctx.getWebSockets()) {
       if (ws.readyState !== WebSocket.OPEN) continue;
       this.remember(ws);
@@ -83,14 +94,23 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   // ---- a socket connects ---------------------------------------------------
 
   async fetch(request: Request): Promise<Response> {
-    const name = new URL(request.url).searchParams.get("doc") ?? "";
+    const params = new URL(request.url).searchParams;
+    const name = params.get("doc") ?? "";
+    const user = params.get("user") ?? undefined;
+    const ban = this.bans.of(user, Date.now());
+    if (ban) {
+      log("refused", { doc: name, code: "banned" });
+      // The reason stays out: a close reason holds 123 bytes.
+      return closedSocket(CLOSE.forbidden, `banned until ${new Date(ban.until).toISOString()}`);
+    }
     if (this.sockets.size >= this.limits.maxConnectionsPerRoom) {
       log("refused", { doc: name, code: "doc_full", connections: this.sockets.size });
       return closedSocket(CLOSE.tryAgain, "this document is full; try again later");
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ owned: [] } satisfies Attachment);
+    const who = { id: crypto.randomUUID(), ...(user !== undefined && { user }) };
+    server.serializeAttachment({ owned: [], ...who } satisfies Attachment);
     const { outlet } = this.remember(server);
     // The joiner answers step 1 with what the document lacks: its offline edits.
     outlet.sendBinary(syncStep1(this.doc));
@@ -238,6 +258,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     const accepted = this.awareness.apply(socket.ws, entries);
     if (accepted.length === 0) return;
     socket.ws.serializeAttachment({
+      ...attachmentOf(socket.ws),
       owned: this.awareness.ownedBy(socket.ws),
     } satisfies Attachment);
     this.sendToAll(awarenessMessage(accepted));
@@ -259,6 +280,45 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   /** Sockets open now: the directory's check of a stale entry. */
   async liveCount(): Promise<number> {
     return this.sockets.size;
+  }
+
+  /** The sockets open on this document, with who opened them. */
+  async describe(): Promise<{ sessions: { id: string; user?: string }[] }> {
+    const sessions = [...this.sockets.values()].map(({ id, user }) => ({ id, user }));
+    return { sessions };
+  }
+
+  /** Ends one socket, or every socket of a user, with code 4410 and `reason`. */
+  async kick(
+    target: { session?: string; user?: string },
+    reason: string,
+  ): Promise<{ closed: number }> {
+    const { session, user } = target;
+    const ending = [...this.sockets.values()].filter(
+      (socket) => socket.id === session || (user !== undefined && socket.user === user),
+    );
+    for (const socket of ending) this.drop(socket, CLOSE_CODES.kicked, reason);
+    return { closed: ending.length };
+  }
+
+  /** Keeps `user` out for `seconds` (stored, so restarts keep it) and closes their sockets now. */
+  async ban(
+    user: string,
+    seconds: number,
+    reason: string,
+  ): Promise<{ until: number; closed: number }> {
+    const until = Date.now() + seconds * 1000;
+    this.bans.add({ user, until, reason });
+    const { closed } = await this.kick({ user }, reason || "banned");
+    return { until, closed };
+  }
+
+  async unban(user: string): Promise<{ lifted: boolean }> {
+    return { lifted: this.bans.lift(user) };
+  }
+
+  async banned(): Promise<Ban[]> {
+    return this.bans.list(Date.now());
   }
 
   // ---- a socket leaves -----------------------------------------------------
@@ -300,7 +360,10 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   private remember(ws: WebSocket): Socket {
     const { ratePerSecond, rateBurst, updateBytesPerSecond, updateBytesBurst } = this.docLimits;
     const now = Date.now();
+    const { id = crypto.randomUUID(), user } = attachmentOf(ws);
     const socket: Socket = {
+      id,
+      ...(user !== undefined && { user }),
       ws,
       outlet: new Outlet(ws, false, this.turn),
       limiter: new RateLimiter(ratePerSecond, rateBurst, now),

@@ -11,6 +11,7 @@
 import { Hono } from "hono";
 import { clientAddress, spendUpgrade } from "../address";
 import { checkAdmin, checkOrigin } from "../auth";
+import { endingRoutes } from "../ending";
 import { log } from "../log";
 import { errorResponse, SAFE_NAME, SAFE_NAME_RULE } from "../protocol";
 import type { Authorize } from "../relay";
@@ -65,9 +66,23 @@ export function documentRoutes<E extends object, D extends Document<E>>(
     }
     const target = new URL("https://document/connect");
     target.searchParams.set("doc", name);
+    // Who it is, so the backend can end this user's sockets and bans keep them out.
+    if (identity?.user !== undefined) target.searchParams.set("user", identity.user);
     return options.docs(c.env).getByName(name).fetch(new Request(target, c.req.raw));
   });
 
+  documents.get("/:name/sessions", async (c) => {
+    const refusal = await checkAdmin(c.req.header("authorization"), options.adminToken(c.env));
+    if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
+    const name = c.req.param("name");
+    if (!SAFE_NAME.test(name)) {
+      return errorResponse(400, "bad_room", `document names are ${SAFE_NAME_RULE}`);
+    }
+    return c.json(await options.docs(c.env).getByName(name).describe());
+  });
+
+  const ender = (env: E, name: string) => options.docs(env).getByName(name);
+  documents.route("/", endingRoutes(ender, options.adminToken));
   return documents;
 }
 

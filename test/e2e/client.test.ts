@@ -48,6 +48,7 @@ function record(client: RelayClient) {
     presence: [],
     occupancy: [],
     message: [],
+    ended: [],
     error: [],
     status: [],
     gap: [],
@@ -98,10 +99,10 @@ class FlakySocket implements SocketLike {
 
   addEventListener(
     type: "open" | "message" | "close" | "error",
-    listener: (event: { data: unknown }) => void,
+    listener: (event: { data: unknown; code?: number; reason?: string }) => void,
   ): void {
     this.ws.addEventListener(type, (event) => {
-      if (!this.silent) listener(event as { data: unknown });
+      if (!this.silent) listener(event as { data: unknown; code?: number; reason?: string });
     });
   }
 

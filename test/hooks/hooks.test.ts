@@ -2,9 +2,10 @@
  * The relay mounted in another Worker (./worker.ts): authorize, and room
  * hooks that refuse, transform, wait and throw.
  */
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { TestClient } from "../client";
+import { freezeClock, TestClient } from "../client";
 import type { HooksEnv } from "./worker";
 
 const ruled = () => (env as unknown as HooksEnv).RULED;
@@ -144,6 +145,36 @@ describe("room hooks", () => {
     await bob.client.next("leave");
     const events = await ruled().getByName(room).events();
     expect(events).toEqual(["join trouble", "join bob", "leave trouble"]);
+  });
+});
+
+describe("expiry with the Worker's own authorize and onRefresh", () => {
+  it("extends a session through onRefresh, refuses another user, and ends it on a 403", async () => {
+    // A day ahead of the real clock, so the room's alarm runs only when the test says.
+    const clock = freezeClock();
+    clock.advance(86_400_000);
+    try {
+      const room = freshRoom();
+      const soon = Date.now() + 300_000;
+      const ada = await open(room, { user: "ada", expires: String(soon) });
+      const bob = await open(room, { user: "bob" });
+      ada.client.send({ type: "refresh", token: "eve:9999999999999", id: "r0" });
+      expect((await ada.client.next("error", (e) => e.id === "r0")).code).toBe("unauthorized");
+      ada.client.send({ type: "refresh", token: `ada:${soon + 600_000}`, id: "r1" });
+      await ada.client.next("ack", (a) => a.id === "r1");
+
+      clock.advance(300_000);
+      await runDurableObjectAlarm(ruled().getByName(room));
+      ada.client.send({ type: "broadcast", data: "as is" });
+      expect((await bob.client.next("message")).data).toBe("as is");
+
+      ada.client.send({ type: "refresh", token: "revoked", id: "r2" });
+      await ada.client.until(() => ada.client.closed !== undefined, "the close");
+      expect(ada.client.closed).toEqual({ code: 4403, reason: "access revoked" });
+      expect((await bob.client.next("leave")).peer.id).toBe(ada.welcome.id);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

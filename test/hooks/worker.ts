@@ -8,6 +8,7 @@ import {
   Document,
   type Message,
   type Peer,
+  type RefreshVerdict,
   Rejection,
   type RejectionCode,
   Room,
@@ -48,6 +49,13 @@ export class RuledRoom extends Room<HooksEnv> {
     if (text.startsWith("slow")) await new Promise((resolve) => setTimeout(resolve, 50));
     if (text === "as is") return undefined;
     return { ...frame, data: `${sender.name}: ${text.toUpperCase()}` };
+  }
+
+  /** Tokens here are `<user>:<expires in ms>`, or `revoked`: this Worker's own scheme, not JWT. */
+  onRefresh(_peer: Peer, token: string): RefreshVerdict {
+    if (token === "revoked") return { status: 403, code: "forbidden", message: "access revoked" };
+    const [user = "", expires = ""] = token.split(":");
+    return { user, expires: Number(expires) };
   }
 
   onJoin(peer: Peer): void {
@@ -103,10 +111,15 @@ app.route(
     rooms: (env) => env.RULED,
     shards: (env) => env.RULED_SHARDS,
     authorize: (request) => {
-      const user = new URL(request.url).searchParams.get("user");
+      const query = new URL(request.url).searchParams;
+      const user = query.get("user");
       const status = user ? REFUSALS[user] : undefined;
       if (status) return new Response(user, { status });
-      return user ? { user, name: `user ${user}` } : undefined;
+      const expires = query.get("expires");
+      if (!user) return undefined;
+      return expires
+        ? { user, name: `user ${user}`, expires: Number(expires) }
+        : { user, name: `user ${user}` };
     },
     documents: (env) => env.DOCS,
   }),

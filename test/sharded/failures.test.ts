@@ -74,4 +74,26 @@ describe("failures in a sharded room", { timeout: 20_000 }, () => {
     }
     expect((await b.client.next("message", (m) => m.to !== undefined)).data).toBe("dm");
   });
+
+  it("answers a join repeated by a shard's retry with one session and one welcome", async () => {
+    const room = freshRoom();
+    const ada = await joinOn(room, 1, "ada");
+    // As a retry reaching a restarted room would: the same join, in a batch it has not seen.
+    const joiner = {
+      peer: { id: ada.welcome.id, name: "ada" },
+      scope: `session:${ada.welcome.id}`,
+    };
+    const stub = env.ROOMS.getByName(room);
+    await stub.uplink({
+      room,
+      shard: 1,
+      life: "a retry",
+      seq: 1,
+      events: [{ kind: "join", joiner }],
+    });
+    ada.client.send({ type: "broadcast", data: "still here", id: "x" });
+    await ada.client.next("ack");
+    expect(ada.client.all("welcome")).toHaveLength(1);
+    expect((await stub.describe()).connections).toBe(1);
+  });
 });

@@ -6,7 +6,8 @@
 import type { SocketLike } from "../../client/index";
 import type { ServerFrame, WelcomeFrame } from "../../src/frames";
 
-type Listener = (event: { data: unknown }) => void;
+type Event = { data: unknown; code?: number; reason?: string };
+type Listener = (event: Event) => void;
 
 /** The fields of a broadcast or direct frame as the client writes it. */
 type Written = { type: string; id: string; data?: unknown; to?: string };
@@ -81,10 +82,13 @@ export class FakeSocket implements SocketLike {
     this.fire("message", { data: text });
   }
 
-  /** The connection ends from the other side (or never opened, if it was still connecting). */
-  drop(): void {
+  /**
+   * The connection ends from the other side (or never opened, if it was still
+   * connecting); the relay's close code and reason, when it closed it.
+   */
+  drop(code?: number, reason?: string): void {
     this.readyState = 3;
-    this.fire("close", {});
+    this.fire("close", { data: undefined, code, reason });
   }
 
   /** Client frames written so far, every line of every frame, in order. */
@@ -100,7 +104,7 @@ export class FakeSocket implements SocketLike {
     this.fire("error", {});
   }
 
-  private fire(type: string, event: { data?: unknown }): void {
-    for (const listener of this.listeners.get(type) ?? []) listener({ data: event.data });
+  private fire(type: string, event: Partial<Event>): void {
+    for (const listener of this.listeners.get(type) ?? []) listener({ data: event.data, ...event });
   }
 }
