@@ -14,6 +14,8 @@ function workerd(
   };
 }
 
+const WEBHOOKS = { WEBHOOK_URL: "http://hooks.test/relay", WEBHOOK_SECRET: "test-webhook-secret" };
+
 export default defineConfig({
   test: {
     // The relay logs a JSON line per event; tests read behaviour, not logs.
@@ -77,6 +79,18 @@ export default defineConfig({
         { SHARD_COUNT: "3" },
         "./test/hooks/wrangler.toml",
       ),
+      // The directory, metrics and webhooks (src/observe/), on by their bindings and vars.
+      workerd("workerd-observe", ["test/observe/*.test.ts"], { ADMIN_TOKEN: "test-admin-token" }),
+      workerd("workerd-observe-sharded", ["test/observe/*.test.ts"], {
+        ADMIN_TOKEN: "test-admin-token",
+        SHARD_COUNT: "3",
+      }),
+      // Webhooks to a local receiver (the tests mock the room's outbound fetch to this URL).
+      workerd("workerd-webhooks", ["test/observe/webhooks/*.test.ts"], WEBHOOKS),
+      workerd("workerd-webhooks-sharded", ["test/observe/webhooks/*.test.ts"], {
+        ...WEBHOOKS,
+        SHARD_COUNT: "3",
+      }),
       // A per-address cap small enough to reach.
       workerd("workerd-limits", ["test/limits/*.test.ts"], { MAX_CONNECTIONS_PER_IP: "3" }),
       {

@@ -18,6 +18,8 @@ import type { Document } from "./documents/document";
 import { documentRoutes } from "./documents/routes";
 import { type Hello, toRoom } from "./hello";
 import { log } from "./log";
+import type { Directory } from "./observe/directory";
+import { type Counted, directoryRoutes } from "./observe/routes";
 import { errorResponse, type HttpErrorCode, SAFE_NAME, SAFE_NAME_RULE } from "./protocol";
 import type { Room } from "./room";
 
@@ -127,6 +129,14 @@ export function relay<
     );
   });
 
+  // Rooms and documents find the directory by this name too (src/observe/reporter.ts).
+  const directory = (env: E) =>
+    read(env, "DIRECTORY") as DurableObjectNamespace<Directory> | undefined;
+  const holder = (env: E, kind: "room" | "doc", name: string) =>
+    (kind === "room"
+      ? options.rooms(env).getByName(name)
+      : options.documents?.(env).getByName(name)) as unknown as Counted | undefined;
+  app.route("/", directoryRoutes({ directory, holder, adminToken }));
   app.route("/rooms", adminRoutes(options.rooms, adminToken));
   if (options.documents) {
     const docs = options.documents;

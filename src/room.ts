@@ -29,6 +29,7 @@ import { type Hello, helloFrom, offers, scopeOf } from "./hello";
 import { RoomLog } from "./history";
 import { InOrder, judge, type Message, type MessageVerdict, notify } from "./hooks";
 import { log } from "./log";
+import { Watch } from "./observe/watch";
 import { Occupancy } from "./occupancy";
 import { answerClose, Outlet, Turn } from "./outlet";
 import {
@@ -134,6 +135,8 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly occupancy: Occupancy;
   /** Members announced one by one (at most `PRESENCE_MAX`), here and on shards. */
   private readonly announced = new Map<string, Member>();
+  /** The directory of live rooms, metrics and webhooks (src/observe/), as configured. */
+  private readonly watch: Watch;
   private readonly bans: Bans;
   /** The name a shard called this room by, for a room whose ID came without one. */
   private named: string | undefined;
@@ -157,6 +160,12 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       () => this.headcount,
       () => this.headcount > this.announced.size,
       (text) => this.sendToAll(text),
+    );
+    this.watch = Watch.of(
+      env,
+      "room",
+      () => this.roomName,
+      () => this.headcount,
     );
     for (const member of this.fanout.members.values()) this.arrived(member);
     // Heartbeats are answered by the runtime without waking the room.
@@ -301,6 +310,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private joined(member: Member): void {
     if (!member.quiet) this.sendToAll(encode({ type: "join", peer: member.peer }), member.peer.id);
     this.occupancy.changed();
+    this.watch.joined(member.peer);
     notify(() => this.onJoin(member.peer), this.roomName, "onJoin");
     log("connect", { room: this.roomName, session: member.peer.id, connections: this.headcount });
   }
@@ -337,6 +347,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const sender = this.bySocket.get(ws);
     if (!sender) return; // the room already let this session go
+    this.watch.metrics?.received(raw);
     const max = this.limits.maxMessageBytes;
     if (!sender.batched) {
       this.speak(sender, parseClientFrame(raw, max));
@@ -459,6 +470,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     this.log.whenStored(() => {
       this.sendHere(text, from, true);
       this.fanout.broadcast(seq, from, text);
+      this.watch.metrics?.sent(this.headcount - 1, text);
     });
     return { seq };
   }
@@ -492,6 +504,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   private reject(session: Member, error: ProtocolError): void {
     log("protocol_error", { room: this.roomName, session: session.peer.id, code: error.code });
+    this.watch.metrics?.refused();
     this.deliver(session, errorFrame(error));
   }
 
@@ -643,6 +656,11 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     };
   }
 
+  /** Members in the room now, here and on shards: the directory's check of a stale entry. */
+  async liveCount(): Promise<number> {
+    return this.headcount;
+  }
+
   /** Stored broadcasts after `since`, as frames, and where the next page starts. */
   async history(
     since: number,
@@ -715,6 +733,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private speakRemote(from: string, text: string): void {
     const sender = this.fanout.members.get(from);
     if (!sender) return;
+    this.watch.metrics?.received(text);
     const parsed = parseClientFrame(text, Number.MAX_SAFE_INTEGER);
     this.layout.counted(1);
     if (!parsed.ok) this.reject(sender, parsed.error);
@@ -780,6 +799,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     if (counted) this.announced.delete(peer.id);
     if (!member.quiet) this.sendToAll(encode({ type: "leave", peer }));
     this.occupancy.changed();
+    this.watch.left(peer);
     notify(() => this.onLeave(peer), this.roomName, "onLeave");
     log("close", {
       room: this.roomName,
@@ -858,6 +878,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     this.log.whenStored(() => {
       this.sendHere(text, except);
       this.fanout.all(text, except);
+      this.watch.metrics?.sent(this.headcount - (except === undefined ? 0 : 1), text);
     });
   }
 
@@ -875,6 +896,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   /** Sends to one member once the log has committed what came before it. */
   private deliver(member: Member, text: string): void {
     this.log.whenStored(() => member.send(text));
+    this.watch.metrics?.sent(1, text);
   }
 }
 

@@ -74,7 +74,7 @@ describe("HTTP routes", () => {
     expect(error.message).toBeTypeOf("string");
   });
 
-  it.each(["/nope", "/rooms", "/rooms/a/b/ws", "/rooms/lobby/ws/extra"])(
+  it.each(["/nope", "/rooms/", "/rooms/a/b/ws", "/rooms/lobby/ws/extra"])(
     "answers unknown route %s with 404 not_found",
     async (path) => {
       const response = await exports.default.fetch(`http://relay.test${path}`);

@@ -20,6 +20,7 @@ import {
 } from "../config";
 import { CLOSE_CODES } from "../frames";
 import { log } from "../log";
+import { Watch } from "../observe/watch";
 import { answerClose, Outlet, Turn } from "../outlet";
 import { RateLimiter } from "../rate-limit";
 import { Awareness, type OwnedEntry } from "./awareness";
@@ -68,12 +69,20 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   private loaded: Y.Doc | undefined;
   /** Updates received this turn, waiting for its one commit, and who sent them. */
   private batch: Batch | undefined;
+  /** The directory of live documents and metrics (src/observe/), as configured. */
+  private readonly watch: Watch;
 
   constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
     this.limits = readLimits(env);
     this.docLimits = readDocLimits(env);
     this.store = new DocStore(ctx.storage.sql, this.docLimits.maxDocBytes);
+    this.watch = Watch.of(
+      env,
+      "doc",
+      () => this.name,
+      () => this.sockets.size,
+    );
     this.bans = new Bans(ctx.storage.sql);
     for (const ws of ctx.getWebSockets()) {
       if (ws.readyState !== WebSocket.OPEN) continue;
@@ -107,6 +116,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     outlet.sendBinary(syncStep1(this.doc));
     const states = this.awareness.all();
     if (states.length > 0) outlet.sendBinary(awarenessMessage(states));
+    this.watch.changed();
     log("doc_connect", { doc: name, connections: this.sockets.size });
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -116,6 +126,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const socket = this.sockets.get(ws);
     if (!socket) return; // the document already let this socket go
+    this.watch.metrics?.received(raw);
     if (typeof raw === "string") return this.ignore("text frame");
     const max = this.limits.maxMessageBytes;
     if (raw.byteLength > max) {
@@ -255,6 +266,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
 
   private ignore(reason: string): void {
     log("doc_bad_input", { doc: this.name, reason });
+    this.watch.metrics?.refused();
   }
 
   // ---- the server API --------------------------------------------------------
@@ -263,6 +275,11 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   async snapshot(): Promise<Uint8Array | null> {
     if (!this.store.exists()) return null;
     return Y.encodeStateAsUpdate(this.doc);
+  }
+
+  /** Sockets open now: the directory's check of a stale entry. */
+  async liveCount(): Promise<number> {
+    return this.sockets.size;
   }
 
   /** The sockets open on this document, with who opened them. */
@@ -325,6 +342,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     if (!this.sockets.delete(ws)) return;
     const removals = this.awareness.release(ws);
     if (removals.length > 0) this.sendToAll(awarenessMessage(removals));
+    this.watch.changed();
     log("doc_close", { doc: this.name, code, error, connections: this.sockets.size });
   }
 
@@ -356,6 +374,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   }
 
   private sendToAll(message: Uint8Array, except?: WebSocket): void {
+    this.watch.metrics?.sent(this.sockets.size - (except === undefined ? 0 : 1), message);
     for (const socket of this.sockets.values()) {
       if (socket.ws !== except) socket.outlet.sendBinary(message);
     }
