@@ -54,6 +54,7 @@ import {
 } from "./protocol";
 import { RateLimiter } from "./rate-limit";
 import { Replay } from "./replay";
+import { type Member, Roster } from "./roster";
 
 /** Kept in each socket's attachment, so it survives hibernation. */
 type Attachment = {
@@ -64,20 +65,6 @@ type Attachment = {
   quiet?: true;
   /** When its token must be refreshed and when it ends (src/expiry.ts). */
   term?: Term;
-};
-
-/** Anyone in the room, whether its socket is here or on a shard. */
-type Member = {
-  peer: Peer;
-  scope: string;
-  address?: string;
-  /** Not announced to the others: the room was past `PRESENCE_MAX` when it joined. */
-  quiet?: true;
-  /** When its token must be refreshed and when it ends; none without an expiry. */
-  term?: Term;
-  /** Keeps this member's frames in order while hooks are async. */
-  order: InOrder;
-  send(text: string): void;
 };
 
 /** A member whose socket this object holds. */
@@ -125,7 +112,6 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   /** Sockets whose leave was announced; close and error may both arrive. */
   private readonly departed = new WeakSet<WebSocket>();
   /** Open sessions per client address, for the per-address cap. */
-  private readonly addresses = new Map<string, number>();
   private readonly limits: Limits;
   private readonly log: RoomLog;
   private readonly turn: Turn;
@@ -133,8 +119,8 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly fanout: Fanout;
   private readonly layout: Layout;
   private readonly occupancy: Occupancy;
-  /** Members announced one by one (at most `PRESENCE_MAX`), here and on shards. */
-  private readonly announced = new Map<string, Member>();
+  /** Who is announced, and sessions per address, here and on shards. */
+  private readonly roster: Roster;
   /** The directory of live rooms, metrics and webhooks (src/observe/), as configured. */
   private readonly watch: Watch;
   private readonly bans: Bans;
@@ -145,6 +131,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     super(ctx, env);
     const own = (this.constructor as typeof Room).limits;
     this.limits = { ...readLimits(env), ...own };
+    this.roster = new Roster(this.limits.presenceMax);
     this.log = new RoomLog(ctx.storage.sql, this.limits);
     this.bans = new Bans(ctx.storage.sql);
     this.turn = new Turn((end) => this.log.whenStored(end));
@@ -158,7 +145,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     this.layout = new Layout(ctx.storage.sql, readShardLimits(env), namespace(0) !== undefined);
     this.occupancy = new Occupancy(
       () => this.headcount,
-      () => this.headcount > this.announced.size,
+      () => this.headcount > this.roster.announcedCount,
       (text) => this.sendToAll(text),
     );
     this.watch = Watch.of(
@@ -167,11 +154,12 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       () => this.roomName,
       () => this.headcount,
     );
-    for (const member of this.fanout.members.values()) this.arrived(member);
+    for (const member of this.fanout.members.values()) this.roster.arrived(member);
     // Heartbeats are answered by the runtime without waking the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     for (const ws of ctx.getWebSockets()) {
-      if (ws.readyState === WebSocket.OPEN) this.arrived(this.remember(ws, attachmentOf(ws)));
+      if (ws.readyState === WebSocket.OPEN)
+        this.roster.arrived(this.remember(ws, attachmentOf(ws)));
     }
   }
 
@@ -265,7 +253,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       log("refused", { room, code: "room_full", connections: this.headcount });
       return { status: 503, code: "room_full", message: "this room is full; try again later" };
     }
-    if (address !== undefined && this.from(address) >= this.limits.maxConnectionsPerIp) {
+    if (address !== undefined && this.roster.from(address) >= this.limits.maxConnectionsPerIp) {
       log("refused", { room, code: "too_many_connections" });
       const max = this.limits.maxConnectionsPerIp;
       const message = `at most ${max} sessions per address`;
@@ -286,7 +274,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   ): { text: string; seq: number; replayFrom?: number } {
     const { seq, epoch: current } = this.log.open();
     const resume = since === undefined ? undefined : this.log.resume(since, epoch, Date.now());
-    const peers = this.peers().filter((peer) => peer.id !== member.peer.id);
+    const peers = this.roster.peers().filter((peer) => peer.id !== member.peer.id);
     const limits = {
       maxMessageBytes: this.limits.maxMessageBytes,
       maxBatchFrames: batched ? MAX_BATCH_FRAMES : 1,
@@ -322,13 +310,13 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     const scope = scopeOf(hello, peer.id);
     const attachment: Attachment = batched ? { peer, scope, batched } : { peer, scope };
     if (hello.address !== undefined) attachment.address = hello.address;
-    if (this.crowded) attachment.quiet = true;
+    if (this.roster.crowded) attachment.quiet = true;
     const term = termOf(hello.expires, Date.now());
     if (term) attachment.term = term;
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment(attachment);
     const session = this.remember(server, attachment);
-    this.arrived(session);
+    this.roster.arrived(session);
     this.keep(term);
     return { client, session };
   }
@@ -714,8 +702,8 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     if (refusal) return refusal;
     this.log.open();
     const term = termOf(joiner.expires, Date.now());
-    const member = this.fanout.add(joiner, shard, this.crowded, term);
-    this.arrived(member);
+    const member = this.fanout.add(joiner, shard, this.roster.crowded, term);
+    this.roster.arrived(member);
     this.keep(term);
     this.welcomeRemote(member, joiner);
     this.joined(member);
@@ -795,8 +783,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   /** Tells the others a member left (once, and only if its join was announced), then the hook. */
   private farewell(member: Member, code: number, error?: string, counted = true): void {
     const { peer } = member;
-    if (counted && member.address !== undefined) this.count(member.address, -1);
-    if (counted) this.announced.delete(peer.id);
+    if (counted) this.roster.left(member);
     if (!member.quiet) this.sendToAll(encode({ type: "leave", peer }));
     this.occupancy.changed();
     this.watch.left(peer);
@@ -817,16 +804,6 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     return this.ctx.id.name ?? this.named ?? "";
   }
 
-  private from(address: string): number {
-    return this.addresses.get(address) ?? 0;
-  }
-
-  private count(address: string, change: number): void {
-    const sessions = this.from(address) + change;
-    if (sessions > 0) this.addresses.set(address, sessions);
-    else this.addresses.delete(address);
-  }
-
   /** Everyone in the room: sessions here, then members on shards. */
   private *members(): Iterable<Member> {
     yield* this.sessions.values();
@@ -841,22 +818,6 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   private get headcount(): number {
     return this.sessions.size + this.fanout.members.size;
-  }
-
-  /** True when a newcomer would not be announced: `PRESENCE_MAX` members already are. */
-  private get crowded(): boolean {
-    return this.announced.size >= this.limits.presenceMax;
-  }
-
-  /** The announced members, as a welcome lists them. */
-  private peers(): Peer[] {
-    return [...this.announced.values()].map((member) => member.peer);
-  }
-
-  /** Counts a member that is in the room, new or found again on waking. */
-  private arrived(member: Member): void {
-    if (member.address !== undefined) this.count(member.address, 1);
-    if (!member.quiet) this.announced.set(member.peer.id, member);
   }
 
   private remember(ws: WebSocket, attachment: Attachment): Session {
