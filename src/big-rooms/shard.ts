@@ -369,8 +369,11 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   /** Tells the room once that a session left. */
   private leave(ws: WebSocket): void {
-    const session = this.forget(ws);
-    if (session) this.up.push({ kind: "leave", id: session.peer.id });
+    if (this.departed.has(ws)) return;
+    // A socket that closed while the shard slept was never remembered: its attachment says who.
+    const id =
+      this.forget(ws)?.peer.id ?? (ws.deserializeAttachment() as Attachment | null)?.peer.id;
+    if (id !== undefined) this.up.push({ kind: "leave", id });
   }
 
   private forget(ws: WebSocket): Session | undefined {

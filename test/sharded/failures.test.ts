@@ -34,6 +34,19 @@ describe("failures in a sharded room", { timeout: 20_000 }, () => {
     expect((await ada.client.next("message", (m) => m.seq === 11)).data).toBe("after");
   });
 
+  it("a session that closes while its shard sleeps still leaves, exactly once", async () => {
+    const room = freshRoom();
+    const ada = await joinOn(room, 0, "ada");
+    const bob = await joinOn(room, 1, "bob");
+    await evictDurableObject(env.SHARDS.getByName(shardName(room, 1)));
+    bob.client.close();
+    expect((await ada.client.next("leave")).peer.id).toBe(bob.welcome.id);
+    // A second leave would reach ada before the next join.
+    const cy = await joinOn(room, 2, "cy");
+    await ada.client.next("join", (f) => f.peer.id === cy.welcome.id);
+    expect(ada.client.all("leave")).toHaveLength(1);
+  });
+
   it("a shard that restarts closes its sockets; the room announces each leave once; they resume exactly once", async () => {
     const room = freshRoom();
     const ada = await joinOn(room, 0, "ada");
