@@ -475,7 +475,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     const text = tryEncode({ type: "message", from, to, data, ts });
     if (typeof text !== "string") return text;
     this.deliver(target, text);
-    this.log.whenStored(() => this.observers.send(text));
+    if (this.observers.watching) this.log.whenStored(() => this.observers.send(text));
     return { delivered: true };
   }
 

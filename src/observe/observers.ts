@@ -34,6 +34,11 @@ export class Observers {
     return request.url.startsWith(`${OBSERVE_URL}?`);
   }
 
+  /** Whether anyone watches, so a room without watchers queues nothing for them. */
+  get watching(): boolean {
+    return this.sockets.size > 0;
+  }
+
   /** A watcher's socket: the room's own sockets loop skips it. */
   has(ws: WebSocket): boolean {
     return this.sockets.has(ws);
