@@ -19,6 +19,7 @@ import { documentRoutes } from "./documents/routes";
 import { type Hello, toRoom } from "./hello";
 import { log } from "./log";
 import type { Directory } from "./observe/directory";
+import { observerRoutes } from "./observe/observer-routes";
 import { type Counted, directoryRoutes } from "./observe/routes";
 import { errorResponse, type HttpErrorCode, SAFE_NAME, SAFE_NAME_RULE } from "./protocol";
 import type { Room } from "./room";
@@ -138,6 +139,7 @@ export function relay<
       : options.documents?.(env).getByName(name)) as unknown as Counted | undefined;
   app.route("/", directoryRoutes({ directory, holder, adminToken }));
   app.route("/rooms", adminRoutes(options.rooms, adminToken));
+  app.route("/rooms", observerRoutes(options.rooms, adminToken));
   if (options.documents) {
     const docs = options.documents;
     app.route("/docs", documentRoutes({ docs, authorize, origins, adminToken, upgrades }));

@@ -29,6 +29,7 @@ import { type Hello, helloFrom, offers, scopeOf } from "./hello";
 import { RoomLog } from "./history";
 import { InOrder, judge, type Message, type MessageVerdict, notify } from "./hooks";
 import { log } from "./log";
+import { Observers } from "./observe/observers";
 import { Watch } from "./observe/watch";
 import { Occupancy } from "./occupancy";
 import { answerClose, Outlet, Turn } from "./outlet";
@@ -123,6 +124,8 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly roster: Roster;
   /** The directory of live rooms, metrics and webhooks (src/observe/), as configured. */
   private readonly watch: Watch;
+  /** The debug console's read-only watchers, who are never sessions. */
+  private readonly observers: Observers;
   private readonly bans: Bans;
   /** The name a shard called this room by, for a room whose ID came without one. */
   private named: string | undefined;
@@ -154,11 +157,12 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       () => this.roomName,
       () => this.headcount,
     );
+    this.observers = new Observers(ctx);
     for (const member of this.fanout.members.values()) this.roster.arrived(member);
     // Heartbeats are answered by the runtime without waking the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     for (const ws of ctx.getWebSockets()) {
-      if (ws.readyState === WebSocket.OPEN)
+      if (ws.readyState === WebSocket.OPEN && !this.observers.has(ws))
         this.roster.arrived(this.remember(ws, attachmentOf(ws)));
     }
   }
@@ -218,6 +222,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   // ---- a session connects ------------------------------------------------
 
   async fetch(request: Request): Promise<Response> {
+    if (Observers.asks(request)) return this.observers.open(request, Date.now());
     // Welcome with a seq that is stored and after every frame it covers went out.
     await this.log.settled();
     const hello = helloFrom(new URL(request.url));
@@ -458,6 +463,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     this.log.whenStored(() => {
       this.sendHere(text, from, true);
       this.fanout.broadcast(seq, from, text);
+      this.observers.send(text);
       this.watch.metrics?.sent(this.headcount - 1, text);
     });
     return { seq };
@@ -469,6 +475,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     const text = tryEncode({ type: "message", from, to, data, ts });
     if (typeof text !== "string") return text;
     this.deliver(target, text);
+    if (this.observers.watching) this.log.whenStored(() => this.observers.send(text));
     return { delivered: true };
   }
 
@@ -644,6 +651,11 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     };
   }
 
+  /** A one-time ticket for a watcher's socket (src/observe/observers.ts). */
+  async observeTicket(): Promise<string> {
+    return this.observers.ticket(Date.now());
+  }
+
   /** Members in the room now, here and on shards: the directory's check of a stale entry. */
   async liveCount(): Promise<number> {
     return this.headcount;
@@ -772,6 +784,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private leave(ws: WebSocket, code: number, error?: string): void {
     if (this.departed.has(ws)) return;
     this.departed.add(ws);
+    if (this.observers.forget(ws)) return;
     // A socket whose session this life of the room never knew is counted nowhere.
     const known = this.bySocket.get(ws);
     const member = known ?? { ...attachmentOf(ws), address: undefined };
@@ -839,6 +852,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     this.log.whenStored(() => {
       this.sendHere(text, except);
       this.fanout.all(text, except);
+      this.observers.send(text);
       this.watch.metrics?.sent(this.headcount - (except === undefined ? 0 : 1), text);
     });
   }

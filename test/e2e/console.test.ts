@@ -1,0 +1,116 @@
+/**
+ * The debug console (public/console.html) in real Chromium against
+ * `wrangler dev`: sign in with the admin token, see a room a test client is
+ * in, watch it while people talk, publish into it, read its history, and
+ * look at a document, with the token nowhere but this tab's session storage.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import WebSocket from "ws";
+import { chromiumLaunch } from "./chromium";
+import { type DevServer, startWranglerDev } from "./wrangler";
+import { WsClient } from "./ws-client";
+
+const ADMIN = "e2e-console-admin";
+const ROOM = "console-demo";
+
+let dev: DevServer;
+let context: BrowserContext;
+let profile: string;
+
+beforeAll(async () => {
+  const launch = await chromiumLaunch();
+  dev = await startWranglerDev({ ADMIN_TOKEN: ADMIN });
+  profile = mkdtempSync(join(tmpdir(), "relay-console-"));
+  context = await chromium.launchPersistentContext(profile, { ...launch, headless: true });
+});
+
+afterAll(async () => {
+  await context?.close();
+  await dev?.stop();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+const texts = (page: Page, selector: string) =>
+  page.$$eval(selector, (els) => els.map((e) => e.textContent ?? ""));
+const countOf = (page: Page, list: string, name: string) =>
+  page
+    .locator(`#${list}-list button[data-name="${name}"] .count`)
+    .textContent({ timeout: 1000 })
+    .catch(() => null);
+const events = (page: Page) => texts(page, "#events .text");
+
+it("watches a room in the console while a client talks in it, and publishes into it", {
+  timeout: 90_000,
+}, async () => {
+  const ada = await WsClient.open(`${dev.ws}/rooms/${ROOM}/ws?name=ada`);
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 1200, height: 760 });
+  await page.goto(`${dev.url}/console`);
+
+  await page.fill("#token", "not-the-token");
+  await page.press("#token", "Enter");
+  await expect.poll(() => page.textContent("#login-error")).toContain("refused");
+  await page.fill("#token", ADMIN);
+  await page.press("#token", "Enter");
+  await expect.poll(() => countOf(page, "rooms", ROOM), { timeout: 10_000 }).toBe("1");
+
+  await page.click(`#rooms-list button[data-name="${ROOM}"]`);
+  await expect.poll(() => page.textContent("#watch-status")).toBe("watching");
+  await expect.poll(() => texts(page, "#room-peers li")).toEqual(["ada"]);
+
+  const bob = await WsClient.open(`${dev.ws}/rooms/${ROOM}/ws?name=bob`);
+  ada.send({ type: "presence", state: { typing: true } });
+  ada.send({ type: "broadcast", data: { text: "hello from ada" } });
+  await bob.next("message");
+  await expect
+    .poll(() => events(page))
+    .toEqual(['ada (#1): {"text":"hello from ada"}', 'ada set {"typing":true}', "bob joined"]);
+  // The watcher is nobody in the room: bob was told of ada only.
+  expect(bob.frames.find((f) => f.type === "welcome")).toMatchObject({ occupancy: 2 });
+  await expect.poll(() => countOf(page, "rooms", ROOM), { timeout: 15_000 }).toBe("2");
+
+  await page.fill("#publish-data", '{"text": "hi from the console"}');
+  await page.click("#publish button[type=submit]");
+  const published = await ada.next("message", (m) => m.from === "server");
+  expect(published.data).toEqual({ text: "hi from the console" });
+  await expect
+    .poll(async () => (await events(page))[0])
+    .toBe('server (#2): {"text":"hi from the console"}');
+
+  await page.click("#history-load");
+  await expect
+    .poll(() => texts(page, "#history .text"))
+    .toEqual([
+      'ada (#1): {"text":"hello from ada"}',
+      'server (#2): {"text":"hi from the console"}',
+    ]);
+
+  mkdirSync("test-results", { recursive: true });
+  await page.screenshot({ path: "test-results/console.png" });
+  // Refresh the README's picture on purpose only: it changes with every run's clock.
+  if (process.env.UPDATE_SCREENSHOT) copyFileSync("test-results/console.png", "docs/console.png");
+
+  bob.ws.close();
+  await expect.poll(async () => (await events(page))[0]).toBe("bob left");
+  expect(ada.all("leave").map((f) => f.peer.name)).toEqual(["bob"]);
+
+  // The token is in this tab's session only: not in the URL, not in lasting storage.
+  expect(page.url()).toBe(`${dev.url}/console`);
+  expect(await page.evaluate(() => localStorage.length)).toBe(0);
+
+  const doc = new WebSocket(`${dev.ws}/docs/console-doc`);
+  await new Promise((resolve) => doc.once("open", resolve));
+  await expect.poll(() => countOf(page, "docs", "console-doc"), { timeout: 10_000 }).toBe("1");
+  await page.click('#docs-list button[data-name="console-doc"]');
+  await expect.poll(() => page.textContent("#doc-connections")).toBe("1");
+  doc.close();
+  ada.ws.close();
+
+  await page.click("#logout");
+  expect(await page.isVisible("#login")).toBe(true);
+  expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+});
