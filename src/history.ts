@@ -33,6 +33,13 @@ const SCHEMA = `
     PRIMARY KEY (scope, id));
   ${SEEN_INDEX}
 `;
+/** The last uplink batch of each shard the log holds what it caused of (src/big-rooms/). */
+const LINKS = `CREATE TABLE IF NOT EXISTS relay_links (
+  shard INTEGER PRIMARY KEY, life TEXT NOT NULL, seq INTEGER NOT NULL)`;
+
+/** A shard's uplink batch, by the shard's life and the batch's number. */
+export type Link = { shard: number; life: string; seq: number };
+
 /** The names rooms created before the `relay_` prefix have (src/tables.ts). */
 const UNPREFIXED = { meta: "relay_meta", history: "relay_history", seen: "relay_seen" };
 
@@ -44,9 +51,17 @@ export class RoomLog {
   private state: { epoch: string; seq: number } | undefined;
   /** Written this turn, not yet committed, and who waits for the commit. */
   private batch:
-    | { seq: number; rows: Row[]; seen: Map<string, Seen>; waiting: (() => void)[] }
+    | {
+        seq: number;
+        rows: Row[];
+        seen: Map<string, Seen>;
+        links: Map<number, Link>;
+        waiting: (() => void)[];
+      }
     | undefined;
   private lastSweep = 0;
+  /** Whether `relay_links` exists; only rooms with shards have it. */
+  private linked: boolean;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -54,6 +69,8 @@ export class RoomLog {
   ) {
     if (moveUnderPrefix(sql, UNPREFIXED)) sql.exec(`DROP INDEX IF EXISTS seen_at; ${SEEN_INDEX}`);
     const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'relay_meta'").toArray();
+    this.linked =
+      sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'relay_links'").toArray().length > 0;
     if (exists.length > 0) {
       this.state = sql
         .exec<{ epoch: string; seq: number }>("SELECT epoch, seq FROM relay_meta")
@@ -144,6 +161,24 @@ export class RoomLog {
     else then();
   }
 
+  /**
+   * Records a shard's uplink batch as acted on, in the same commit as what it
+   * wrote, so a retry that reaches the room after a restart can be told.
+   */
+  took(link: Link): void {
+    this.open();
+    this.current().links.set(link.shard, link);
+  }
+
+  /** Whether this batch of a shard (or a later one) was acted on and committed. */
+  tookBefore(link: Link): boolean {
+    if (!this.linked) return false;
+    const stored = this.sql
+      .exec<Link>("SELECT shard, life, seq FROM relay_links WHERE shard = ?", link.shard)
+      .toArray()[0];
+    return stored?.life === link.life && link.seq <= stored.seq;
+  }
+
   /** Resolves when nothing is waiting to be committed. */
   async settled(): Promise<void> {
     while (this.batch) await new Promise<void>((resolve) => this.whenStored(resolve));
@@ -152,7 +187,7 @@ export class RoomLog {
   /** The open batch, or a new one that commits at the end of this turn. */
   private current(): NonNullable<RoomLog["batch"]> {
     if (!this.batch) {
-      this.batch = { seq: this.seq, rows: [], seen: new Map(), waiting: [] };
+      this.batch = { seq: this.seq, rows: [], seen: new Map(), links: new Map(), waiting: [] };
       setTimeout(() => this.commit(), 0);
     }
     return this.batch;
@@ -184,6 +219,13 @@ export class RoomLog {
         seen.seq,
         seen.at,
       );
+    }
+    if (batch.links.size > 0 && !this.linked) {
+      this.sql.exec(LINKS);
+      this.linked = true;
+    }
+    for (const { shard, life, seq } of batch.links.values()) {
+      this.sql.exec("INSERT OR REPLACE INTO relay_links VALUES (?, ?, ?)", shard, life, seq);
     }
     this.sql.exec("DELETE FROM relay_history WHERE seq <= ?", batch.seq - this.limits.historySize);
     this.sweep(now);

@@ -681,7 +681,10 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
    */
   async uplink(batch: UpBatch): Promise<UpResult> {
     this.named ??= batch.room;
-    return this.fanout.receive(batch, async ({ shard, events }, lost) => {
+    return this.fanout.receive(batch, async ({ shard, life, seq, events }, lost) => {
+      // A retry reaching a restarted room: its frames and answers went out already; joins and leaves repeat safely.
+      const again = this.log.tookBefore({ shard, life, seq });
+      this.log.took({ shard, life, seq });
       for (const member of lost) this.depart(member.peer.id);
       const refused: Record<string, Refusal> = {};
       for (const event of events) {
@@ -689,6 +692,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
           const refusal = this.admitRemote(event.joiner, shard);
           if (refusal) refused[event.joiner.peer.id] = refusal;
         } else if (event.kind === "leave") this.depart(event.id);
+        else if (again) continue;
         else if (event.kind === "answer") this.answerRemote(event.to, event.text);
         else if (event.kind === "frame") this.speakRemote(event.from, event.text);
       }

@@ -109,4 +109,27 @@ describe("failures in a sharded room", { timeout: 20_000 }, () => {
     expect(ada.client.all("welcome")).toHaveLength(1);
     expect((await stub.describe()).connections).toBe(1);
   });
+
+  it("relays a batch's frames once when the shard retries it into a restarted room", async () => {
+    const room = freshRoom();
+    const ada = await joinOn(room, 0, "ada");
+    const bob = await joinOn(room, 1, "bob");
+    const text = JSON.stringify({ type: "broadcast", data: "once" });
+    const batch = {
+      room,
+      shard: 1,
+      life: "a life of shard 1",
+      seq: 1,
+      events: [{ kind: "frame" as const, from: bob.welcome.id, text }],
+    };
+    const stub = env.ROOMS.getByName(room);
+    await stub.uplink(batch);
+    await ada.client.next("message");
+    // The answer was lost and the room restarted before the shard tried again.
+    await evictDurableObject(stub);
+    await stub.uplink(batch);
+    bob.client.send({ type: "broadcast", data: "marker", id: "m" });
+    await ada.client.next("message", (m) => m.data === "marker");
+    expect(ada.client.all("message").map((m) => m.data)).toEqual(["once", "marker"]);
+  });
 });
