@@ -3,33 +3,20 @@
  * how it packs a tick's sends within the welcome's limits, how it reads
  * coalesced frames, and how it falls back to one frame per message.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { pack } from "../../client/batch";
-import { type ConnectOptions, connect, type RelayClient } from "../../client/index";
+import type { ConnectOptions, RelayClient } from "../../client/index";
 import { NDJSON_PROTOCOL } from "../../src/frames";
-import { FakeSocket } from "./fake-socket";
+import { FakeSocket, fakeClients } from "./fake-socket";
 
-const clients: RelayClient[] = [];
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  FakeSocket.made = [];
+const connectClient = fakeClients("http://relay.test", {
+  heartbeatIntervalMs: 60_000,
+  backoff: { minMs: 10, maxMs: 10 },
 });
 
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-  vi.useRealTimers();
-});
-
+/** A client whose first open has run. */
 async function start(options: Partial<ConnectOptions> = {}): Promise<RelayClient> {
-  const client = connect("http://relay.test", {
-    room: "r",
-    WebSocket: FakeSocket,
-    heartbeatIntervalMs: 60_000,
-    backoff: { minMs: 10, maxMs: 10 },
-    ...options,
-  });
-  clients.push(client);
+  const client = connectClient(options);
   await vi.advanceTimersByTimeAsync(0);
   return client;
 }

@@ -3,7 +3,13 @@
  * lets the test open, feed, drop or refuse it, with no relay and no network.
  */
 
-import type { SocketLike } from "../../client/index";
+import { afterEach, beforeEach, vi } from "vitest";
+import {
+  type ConnectOptions,
+  connect,
+  type RelayClient,
+  type SocketLike,
+} from "../../client/index";
 import type { ServerFrame, WelcomeFrame } from "../../src/frames";
 
 type Event = { data: unknown; code?: number; reason?: string };
@@ -107,4 +113,29 @@ export class FakeSocket implements SocketLike {
   private fire(type: string, event: Partial<Event>): void {
     for (const listener of this.listeners.get(type) ?? []) listener({ data: event.data, ...event });
   }
+}
+
+/**
+ * Runs each test of the calling file on fake timers and fresh fake sockets,
+ * and returns `start`: a client of `url` on those sockets, with `defaults`
+ * under the test's own options, closed when the test ends.
+ */
+export function fakeClients(
+  url: string,
+  defaults: Partial<ConnectOptions>,
+): (options?: Partial<ConnectOptions>) => RelayClient {
+  const clients: RelayClient[] = [];
+  beforeEach(() => {
+    vi.useFakeTimers();
+    FakeSocket.made = [];
+  });
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+    vi.useRealTimers();
+  });
+  return (options = {}) => {
+    const client = connect(url, { room: "r", WebSocket: FakeSocket, ...defaults, ...options });
+    clients.push(client);
+    return client;
+  };
 }

@@ -1,30 +1,9 @@
 /** The client's connection lifecycle against a fake socket: no relay, an injected clock. */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type ConnectOptions, connect, type RelayClient, RelayError } from "../../client/index";
-import { FakeSocket } from "./fake-socket";
+import { describe, expect, it, vi } from "vitest";
+import { connect, RelayError } from "../../client/index";
+import { FakeSocket, fakeClients } from "./fake-socket";
 
-const clients: RelayClient[] = [];
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  FakeSocket.made = [];
-});
-
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-  vi.useRealTimers();
-});
-
-function start(options: Partial<ConnectOptions> = {}): RelayClient {
-  const client = connect("https://relay.test/base", {
-    room: "r",
-    WebSocket: FakeSocket,
-    backoff: { minMs: 100, maxMs: 1_000 },
-    ...options,
-  });
-  clients.push(client);
-  return client;
-}
+const start = fakeClients("https://relay.test/base", { backoff: { minMs: 100, maxMs: 1_000 } });
 
 /** Lets the client's queued microtasks (its first open, a batch flush) run. */
 async function tick(): Promise<void> {

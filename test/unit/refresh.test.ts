@@ -1,35 +1,9 @@
 /** Tokens that expire on a live connection, against a fake socket: refresh, expiry, and the end. */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import {
-  type ConnectOptions,
-  connect,
-  type RelayClient,
-  type RelayError,
-} from "../../client/index";
-import { FakeSocket } from "./fake-socket";
+import { describe, expect, it, vi } from "vitest";
+import type { RelayClient, RelayError } from "../../client/index";
+import { FakeSocket, fakeClients } from "./fake-socket";
 
-const clients: RelayClient[] = [];
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  FakeSocket.made = [];
-});
-
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-  vi.useRealTimers();
-});
-
-function start(options: Partial<ConnectOptions> = {}): RelayClient {
-  const client = connect("https://relay.test", {
-    room: "r",
-    WebSocket: FakeSocket,
-    backoff: { minMs: 100, maxMs: 1_000 },
-    ...options,
-  });
-  clients.push(client);
-  return client;
-}
+const start = fakeClients("https://relay.test", { backoff: { minMs: 100, maxMs: 1_000 } });
 
 async function tick(ms = 0): Promise<void> {
   await vi.advanceTimersByTimeAsync(ms);
