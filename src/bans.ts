@@ -32,7 +32,14 @@ export class Bans {
     return rows[0];
   }
 
-  add(ban: Ban): void {
+  /** Keeps `user` out for `seconds` from `now`; answers when the ban ends. */
+  ban(user: string, seconds: number, reason: string, now: number): number {
+    const until = now + seconds * 1000;
+    this.add({ user, until, reason });
+    return until;
+  }
+
+  private add(ban: Ban): void {
     if (!this.created) this.sql.exec(SCHEMA);
     this.created = true;
     this.sql.exec(

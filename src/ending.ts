@@ -13,11 +13,19 @@ import { errorResponse, SAFE_NAME, SAFE_NAME_RULE, utf8Length } from "./protocol
 
 /** What an object that holds sessions answers to these routes (a `Room` or a `Document`). */
 export type Ender = {
-  kick(target: { session?: string; user?: string }, reason: string): Promise<{ closed: number }>;
+  kick(target: KickTarget, reason: string): Promise<{ closed: number }>;
   ban(user: string, seconds: number, reason: string): Promise<{ until: number; closed: number }>;
   unban(user: string): Promise<{ lifted: boolean }>;
   banned(): Promise<Ban[]>;
 };
+
+/** Who a kick ends: one session by id, or every session of one user. */
+export type KickTarget = { session?: string; user?: string };
+
+/** Whether a kick of `target` ends the session `id` of `user`. */
+export function kicks(target: KickTarget, id: string, user: string | undefined): boolean {
+  return id === target.session || (target.user !== undefined && user === target.user);
+}
 
 /** A close frame's reason is at most 123 bytes of UTF-8. */
 const MAX_REASON_BYTES = 123;

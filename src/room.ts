@@ -15,6 +15,7 @@ import { Layout, SHARDS_HEADER, shardName } from "./big-rooms/layout";
 import { Faults } from "./big-rooms/link";
 import type { Joiner, LogRow, UpBatch, UpResult } from "./big-rooms/wire";
 import { type Limits, read, readLimits, readShardLimits, secret } from "./config";
+import { type KickTarget, kicks } from "./ending";
 import {
   dueAt,
   expired,
@@ -560,14 +561,8 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
    * Ends one session, or every session of a user, with `reason` (close code
    * 4410); the others see one leave for each. Answers how many ended.
    */
-  async kick(
-    target: { session?: string; user?: string },
-    reason: string,
-  ): Promise<{ closed: number }> {
-    const { session, user } = target;
-    const ending = [...this.members()].filter(
-      (member) => member.peer.id === session || (user !== undefined && member.peer.user === user),
-    );
+  async kick(target: KickTarget, reason: string): Promise<{ closed: number }> {
+    const ending = [...this.members()].filter((m) => kicks(target, m.peer.id, m.peer.user));
     for (const member of ending) this.end(member, CLOSE_CODES.kicked, reason);
     await this.log.settled();
     return { closed: ending.length };
@@ -579,8 +574,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     seconds: number,
     reason: string,
   ): Promise<{ until: number; closed: number }> {
-    const until = Date.now() + seconds * 1000;
-    this.bans.add({ user, until, reason });
+    const until = this.bans.ban(user, seconds, reason, Date.now());
     const { closed } = await this.kick({ user }, reason || "banned");
     return { until, closed };
   }

@@ -18,6 +18,7 @@ import {
   readLimits,
   UPDATE_FLOOR_BYTES,
 } from "../config";
+import { type KickTarget, kicks } from "../ending";
 import { CLOSE_CODES } from "../frames";
 import { log } from "../log";
 import { Watch } from "../observe/watch";
@@ -289,14 +290,8 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   }
 
   /** Ends one socket, or every socket of a user, with code 4410 and `reason`. */
-  async kick(
-    target: { session?: string; user?: string },
-    reason: string,
-  ): Promise<{ closed: number }> {
-    const { session, user } = target;
-    const ending = [...this.sockets.values()].filter(
-      (socket) => socket.id === session || (user !== undefined && socket.user === user),
-    );
+  async kick(target: KickTarget, reason: string): Promise<{ closed: number }> {
+    const ending = [...this.sockets.values()].filter((s) => kicks(target, s.id, s.user));
     for (const socket of ending) this.drop(socket, CLOSE_CODES.kicked, reason);
     return { closed: ending.length };
   }
@@ -307,8 +302,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     seconds: number,
     reason: string,
   ): Promise<{ until: number; closed: number }> {
-    const until = Date.now() + seconds * 1000;
-    this.bans.add({ user, until, reason });
+    const until = this.bans.ban(user, seconds, reason, Date.now());
     const { closed } = await this.kick({ user }, reason || "banned");
     return { until, closed };
   }
