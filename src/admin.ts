@@ -5,9 +5,9 @@
  * admin bearer token first, then the room name, then the input.
  */
 import { type Context, Hono } from "hono";
-import { checkAdmin } from "./auth";
+import { guardAdmin } from "./auth";
 import { endingRoutes } from "./ending";
-import { errorResponse, type FrameErrorCode, SAFE_NAME, SAFE_NAME_RULE } from "./protocol";
+import { errorResponse, type FrameErrorCode } from "./protocol";
 import type { Room } from "./room";
 
 const HISTORY_PAGE = 100;
@@ -26,13 +26,11 @@ export function adminRoutes<E extends object, R extends Room<E>>(
   const admin = new Hono<{ Bindings: E }>();
   type AdminContext = Context<{ Bindings: E }, "/:room" | "/:room/messages" | "/:room/history">;
 
-  const guard = async (c: AdminContext): Promise<Response | undefined> => {
-    const refusal = await checkAdmin(c.req.header("authorization"), adminToken(c.env));
-    if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
-    if (!SAFE_NAME.test(c.req.param("room"))) {
-      return errorResponse(400, "bad_room", `room names are ${SAFE_NAME_RULE}`);
-    }
-  };
+  const guard = (c: AdminContext) =>
+    guardAdmin(c.req.header("authorization"), adminToken(c.env), {
+      name: c.req.param("room"),
+      what: "room names",
+    });
   const roomOf = (c: AdminContext) => rooms(c.env).getByName(c.req.param("room"));
 
   admin.post("/:room/messages", async (c) => {

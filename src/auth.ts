@@ -4,7 +4,7 @@
  * Each check answers with the refusal to send, or nothing when it passes.
  */
 import { verify } from "hono/jwt";
-import type { HttpErrorCode } from "./protocol";
+import { badName, errorResponse, type HttpErrorCode } from "./protocol";
 
 export type Refusal = { status: number; code: HttpErrorCode; message: string };
 /**
@@ -62,6 +62,20 @@ export async function checkAdmin(
   const given = authorization?.match(/^Bearer (.+)$/)?.[1];
   if (adminToken && given && (await sameSecret(given, adminToken))) return undefined;
   return unauthorized("a valid admin bearer token is required");
+}
+
+/**
+ * The server API's first checks, in its fixed order: the admin bearer token,
+ * then the name in the path (if any; `what` says whose). A Response refuses.
+ */
+export async function guardAdmin(
+  authorization: string | undefined,
+  adminToken: string | undefined,
+  name?: { name: string; what: string },
+): Promise<Response | undefined> {
+  const refusal = await checkAdmin(authorization, adminToken);
+  if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
+  return name && badName(name.name, name.what);
 }
 
 export function isRefusal<T extends object>(value: T | Refusal): value is Refusal {

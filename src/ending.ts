@@ -7,9 +7,9 @@
  */
 import { type Context, Hono } from "hono";
 import * as v from "valibot";
-import { checkAdmin } from "./auth";
+import { guardAdmin } from "./auth";
 import type { Ban } from "./bans";
-import { errorResponse, SAFE_NAME, SAFE_NAME_RULE, utf8Length } from "./protocol";
+import { errorResponse, utf8Length } from "./protocol";
 
 /** What an object that holds sessions answers to these routes (a `Room` or a `Document`). */
 export type Ender = {
@@ -60,11 +60,10 @@ export function endingRoutes<E extends object>(
   type Ctx = Context<{ Bindings: E }, "/:name/kick" | "/:name/bans" | "/:name/bans/:user">;
 
   const guard = async (c: Ctx): Promise<Response | Ender> => {
-    const refusal = await checkAdmin(c.req.header("authorization"), adminToken(c.env));
-    if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
     const name = c.req.param("name");
-    if (!SAFE_NAME.test(name)) return errorResponse(400, "bad_room", `names are ${SAFE_NAME_RULE}`);
-    return target(c.env, name);
+    const authorization = c.req.header("authorization");
+    const denied = await guardAdmin(authorization, adminToken(c.env), { name, what: "names" });
+    return denied ?? target(c.env, name);
   };
 
   app.post("/:name/kick", async (c) => {

@@ -72,6 +72,11 @@ export function errorResponse(
   return Response.json({ error: { code, message } }, { status });
 }
 
+/** A 400 for a name in a path that is not a safe name; `what` says whose ("room names"). */
+export function badName(name: string, what: string): Response | undefined {
+  if (!SAFE_NAME.test(name)) return errorResponse(400, "bad_room", `${what} are ${SAFE_NAME_RULE}`);
+}
+
 // ---- parsing and encoding ------------------------------------------------
 
 export type Parsed = { ok: true; frame: ClientFrame } | { ok: false; error: ProtocolError };

@@ -8,9 +8,9 @@
  * HTTP status and y-websocket retries 1006: 44xx when retrying cannot help,
  * 1011 or 1013 when it can.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { clientAddress, spendUpgrade } from "../address";
-import { checkAdmin, checkOrigin } from "../auth";
+import { checkOrigin, guardAdmin } from "../auth";
 import { endingRoutes } from "../ending";
 import { log } from "../log";
 import { errorResponse, SAFE_NAME, SAFE_NAME_RULE } from "../protocol";
@@ -33,13 +33,17 @@ export function documentRoutes<E extends object, D extends Document<E>>(
 ): Hono<{ Bindings: E }> {
   const documents = new Hono<{ Bindings: E }>();
 
+  /** The admin token, then the document's name. */
+  const guard = (c: Context<{ Bindings: E }>, name: string) =>
+    guardAdmin(c.req.header("authorization"), options.adminToken(c.env), {
+      name,
+      what: "document names",
+    });
+
   documents.get("/:name/snapshot", async (c) => {
-    const refusal = await checkAdmin(c.req.header("authorization"), options.adminToken(c.env));
-    if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
     const name = c.req.param("name");
-    if (!SAFE_NAME.test(name)) {
-      return errorResponse(400, "bad_room", `document names are ${SAFE_NAME_RULE}`);
-    }
+    const denied = await guard(c, name);
+    if (denied) return denied;
     const state = await options.docs(c.env).getByName(name).snapshot();
     if (!state) return errorResponse(404, "not_found", `no document ${name}`);
     return new Response(state, { headers: { "content-type": "application/octet-stream" } });
@@ -72,12 +76,9 @@ export function documentRoutes<E extends object, D extends Document<E>>(
   });
 
   documents.get("/:name/sessions", async (c) => {
-    const refusal = await checkAdmin(c.req.header("authorization"), options.adminToken(c.env));
-    if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
     const name = c.req.param("name");
-    if (!SAFE_NAME.test(name)) {
-      return errorResponse(400, "bad_room", `document names are ${SAFE_NAME_RULE}`);
-    }
+    const denied = await guard(c, name);
+    if (denied) return denied;
     return c.json(await options.docs(c.env).getByName(name).describe());
   });
 

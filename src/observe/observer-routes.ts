@@ -5,8 +5,8 @@
  * lapses in 30 s, so a URL that leaks into a log or a history opens nothing.
  */
 import { Hono } from "hono";
-import { checkAdmin } from "../auth";
-import { errorResponse, SAFE_NAME, SAFE_NAME_RULE } from "../protocol";
+import { guardAdmin } from "../auth";
+import { badName, errorResponse } from "../protocol";
 import type { Room } from "../room";
 import { OBSERVE_URL } from "./observers";
 
@@ -17,19 +17,22 @@ export function observerRoutes<E extends object, R extends Room<E>>(
   adminToken: (env: E) => string | undefined,
 ): Hono<{ Bindings: E }> {
   const routes = new Hono<{ Bindings: E }>();
-  const badRoom = () => errorResponse(400, "bad_room", `room names are ${SAFE_NAME_RULE}`);
 
   routes.post("/:room/observe", async (c) => {
-    const refusal = await checkAdmin(c.req.header("authorization"), adminToken(c.env));
-    if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
     const room = c.req.param("room");
-    if (!SAFE_NAME.test(room)) return badRoom();
+    const authorization = c.req.header("authorization");
+    const denied = await guardAdmin(authorization, adminToken(c.env), {
+      name: room,
+      what: "room names",
+    });
+    if (denied) return denied;
     return c.json({ ticket: await rooms(c.env).getByName(room).observeTicket() });
   });
 
   routes.get("/:room/observe", async (c) => {
     const room = c.req.param("room");
-    if (!SAFE_NAME.test(room)) return badRoom();
+    const bad = badName(room, "room names");
+    if (bad) return bad;
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       return errorResponse(426, "upgrade_required", "this route expects a WebSocket upgrade");
     }

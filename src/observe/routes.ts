@@ -6,7 +6,7 @@
  * dropped instead of listed with nobody in it.
  */
 import { type Context, Hono } from "hono";
-import { checkAdmin } from "../auth";
+import { guardAdmin } from "../auth";
 import { errorResponse } from "../protocol";
 import {
   DIRECTORY_NAME,
@@ -37,8 +37,8 @@ export function directoryRoutes<E extends object>(
 ): Hono<{ Bindings: E }> {
   const routes = new Hono<{ Bindings: E }>();
   const list = (kind: Kind) => async (c: Context<{ Bindings: E }>) => {
-    const refusal = await checkAdmin(c.req.header("authorization"), options.adminToken(c.env));
-    if (refusal) return errorResponse(refusal.status, refusal.code, refusal.message);
+    const denied = await guardAdmin(c.req.header("authorization"), options.adminToken(c.env));
+    if (denied) return denied;
     const namespace = options.directory(c.env);
     if (!namespace) return errorResponse(404, "not_found", "no DIRECTORY is bound");
     const query = readQuery(c.req.query());
