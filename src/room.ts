@@ -675,9 +675,9 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
    */
   async uplink(batch: UpBatch): Promise<UpResult> {
     this.named ??= batch.room;
-    return this.fanout.receive(batch, async ({ shard, life, seq, events }, lost) => {
+    return this.fanout.receive(batch, async ({ shard, life, seq, events }, lost, heard) => {
       // A retry reaching a restarted room: its frames and answers went out already; joins and leaves repeat safely.
-      const again = this.log.tookBefore({ shard, life, seq });
+      const again = !heard && this.log.tookBefore({ shard, life, seq });
       this.log.took({ shard, life, seq });
       for (const member of lost) this.depart(member.peer.id);
       const refused: Record<string, Refusal> = {};

@@ -90,10 +90,12 @@ export class Fanout {
   /**
    * Takes a shard's uplink batch once: a repeat gets the first answer. A new
    * life of the shard that says what it holds ends the sessions it lost.
+   * `act` learns whether this life of the room has heard from the shard: if
+   * not, the batch may be a retry of one taken before a restart.
    */
   receive(
     batch: UpBatch,
-    act: (batch: UpBatch, lost: Remote[]) => Promise<UpResult>,
+    act: (batch: UpBatch, lost: Remote[], heard: boolean) => Promise<UpResult>,
   ): Promise<UpResult> {
     const last = this.ups.get(batch.shard);
     if (last && last.life === batch.life && batch.seq <= last.seq) return last.result;
@@ -101,7 +103,7 @@ export class Fanout {
     const lost = held
       ? [...this.members.values()].filter((m) => m.shard === batch.shard && !held.has(m.peer.id))
       : [];
-    const result = act(batch, lost);
+    const result = act(batch, lost, last !== undefined);
     this.ups.set(batch.shard, { life: batch.life, seq: batch.seq, result });
     return result;
   }
