@@ -461,12 +461,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     const text = tryEncode({ type: "message", from, data, ts, seq });
     if (typeof text !== "string") return text;
     this.log.append(seq, from, text, ts);
-    this.log.whenStored(() => {
-      this.sendHere(text, from, true);
-      this.fanout.broadcast(seq, from, text);
-      this.observers.send(text);
-      this.watch.metrics?.sent(this.headcount - 1, text);
-    });
+    this.sendToAll(text, from, seq);
     return { seq };
   }
 
@@ -842,14 +837,16 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   }
 
   /**
-   * Sends one serialized frame to every session but `except`, once the log has
-   * committed what came before it. A session that is replaying gets live
-   * broadcasts from the log instead, in their place.
+   * Sends one serialized frame to every member but `except` (here, on shards,
+   * and to watchers), once the log has committed what came before it. A
+   * broadcast (`seq`) comes from `except`; a session that is replaying gets it
+   * from the log instead, in its place.
    */
-  private sendToAll(text: string, except?: string): void {
+  private sendToAll(text: string, except?: string, seq?: number): void {
     this.log.whenStored(() => {
-      this.sendHere(text, except);
-      this.fanout.all(text, except);
+      this.sendHere(text, except, seq !== undefined);
+      if (seq === undefined) this.fanout.all(text, except);
+      else this.fanout.broadcast(seq, except ?? "", text);
       this.observers.send(text);
       this.watch.metrics?.sent(this.headcount - (except === undefined ? 0 : 1), text);
     });
