@@ -99,6 +99,23 @@ export class Outlet {
 }
 
 /**
+ * Sends one frame to each session `skip` lets through, measuring its bytes
+ * once for every batching receiver rather than once each.
+ */
+export function sendEach<S extends { outlet: Outlet }>(
+  sessions: Iterable<S>,
+  text: string,
+  skip: (session: S) => boolean,
+): void {
+  let bytes: number | undefined;
+  for (const session of sessions) {
+    if (skip(session)) continue;
+    if (session.outlet.batched) bytes ??= utf8Length(text);
+    session.outlet.send(text, bytes);
+  }
+}
+
+/**
  * One turn of a room: outlets with frames pending are flushed together when
  * it ends. It ends in a zero-delay timer, after the events already queued,
  * or later if `settle` defers it (the room waits for its log's commit, so the

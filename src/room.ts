@@ -33,7 +33,7 @@ import { log } from "./log";
 import { Observers } from "./observe/observers";
 import { Watch } from "./observe/watch";
 import { Occupancy } from "./occupancy";
-import { answerClose, Outlet, Turn } from "./outlet";
+import { answerClose, Outlet, sendEach, Turn } from "./outlet";
 import {
   CLOSE_CODES,
   type ClientFrame,
@@ -854,13 +854,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   /** Sends to the sessions this object holds; `fromLog` skips those replaying (they read the log). */
   private sendHere(text: string, except?: string, fromLog = false): void {
-    let bytes: number | undefined;
-    for (const session of this.sessions.values()) {
-      if (session.peer.id === except || (fromLog && session.replay)) continue;
-      // Measured once for every batching receiver, not once each.
-      if (session.batched) bytes ??= utf8Length(text);
-      session.outlet.send(text, bytes);
-    }
+    sendEach(this.sessions.values(), text, (s) => s.peer.id === except || (fromLog && !!s.replay));
   }
 
   /** Sends to one member once the log has committed what came before it. */

@@ -12,7 +12,7 @@ import type { Refusal } from "../auth";
 import { type Limits, read, readLimits } from "../config";
 import { type Hello, helloFrom, offers, scopeOf } from "../hello";
 import { log } from "../log";
-import { answerClose, Outlet, Turn } from "../outlet";
+import { answerClose, Outlet, sendEach, Turn } from "../outlet";
 import {
   errorFrame,
   errorResponse,
@@ -21,7 +21,6 @@ import {
   type ProtocolError,
   parseClientBatch,
   parseClientFrame,
-  utf8Length,
 } from "../protocol";
 import { RateLimiter } from "../rate-limit";
 import { Replay } from "../replay";
@@ -222,9 +221,11 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
       case "broadcast":
         return this.relay(item.row);
       case "all":
-        for (const session of this.sessions.values()) {
-          if (session.welcomed && session.peer.id !== item.except) session.outlet.send(item.text);
-        }
+        sendEach(
+          this.sessions.values(),
+          item.text,
+          (s) => !s.welcomed || s.peer.id === item.except,
+        );
         return;
       case "to":
         this.sessions.get(item.to)?.outlet.send(item.text);
@@ -273,12 +274,8 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private deliver(row: LogRow): void {
     this.ring.push(row);
     this.lastSeq = row.seq;
-    let bytes: number | undefined;
-    for (const session of this.sessions.values()) {
-      if (!session.welcomed || session.replay || session.peer.id === row.sender) continue;
-      if (session.batched) bytes ??= utf8Length(row.frame);
-      session.outlet.send(row.frame, bytes);
-    }
+    const skip = (s: Session) => !s.welcomed || s.replay !== undefined || s.peer.id === row.sender;
+    sendEach(this.sessions.values(), row.frame, skip);
   }
 
   private async welcome(item: Extract<Down, { kind: "welcome" }>): Promise<void> {
