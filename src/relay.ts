@@ -93,7 +93,10 @@ export function relay<
   const hubs =
     options.hubs ?? ((env: E) => read(env, "HUBS") as DurableObjectNamespace<Hub<E>> | undefined);
   // The hubs in this isolate decide each subscription with the same `authorize`.
-  decideSubscriptionsWith(authorize as Parameters<typeof decideSubscriptionsWith>[0]);
+  decideSubscriptionsWith(
+    options.rooms as (env: never) => unknown,
+    authorize as Parameters<typeof decideSubscriptionsWith>[1],
+  );
   const app = new Hono<{ Bindings: E }>();
 
   app.get("/health", (c) => c.json({ ok: true }));

@@ -1,9 +1,9 @@
 /**
  * Who may subscribe a multiplexed connection to a room: the same `authorize`
  * that decides an upgrade into it. A hub runs in the Worker's own script, so
- * `relay()`, called as the module loads, leaves its `authorize` here for the
- * hubs of that isolate; a Worker that never called it gets the built-in JWT
- * check. `authorize` sees a request like the room's upgrade would be: the
+ * each `relay()`, called as the module loads, leaves its `authorize` here
+ * with its rooms' namespace, and a hub asks the one whose rooms are its own;
+ * without one it uses the built-in JWT check. `authorize` sees a request like the room's upgrade would be: the
  * room's path, `?token=` (the subscribe's grant), `?name=` and `?client=`,
  * and the connection's Origin. Other headers of the upgrade (cookies) are
  * not kept across hibernation, so a grant travels as the token.
@@ -19,11 +19,14 @@ type Authorize = (
   room: string,
 ) => Identity | Response | undefined | Promise<Identity | Response | undefined>;
 
-let registered: Authorize | undefined;
+/** Where the rooms of a relay are: its `rooms` option, or a hub's `static rooms`. */
+type Rooms = (env: never) => unknown;
 
-/** Called by `relay()`: subscriptions in this isolate are decided by `authorize`. */
-export function decideSubscriptionsWith(authorize: Authorize): void {
-  registered = authorize;
+const registered: { rooms: Rooms; authorize: Authorize }[] = [];
+
+/** Called by `relay()`: subscriptions to `rooms` in this isolate are decided by `authorize`. */
+export function decideSubscriptionsWith(rooms: Rooms, authorize: Authorize): void {
+  registered.push({ rooms, authorize });
 }
 
 /** What a subscribe carries besides its room, and who the connection is. */
@@ -38,12 +41,21 @@ export type Asking = {
 /** A refused subscribe, as the error frame that answers it. */
 export type Denial = { code: FrameErrorCode; message: string };
 
-/** The identity a subscription gets, nothing for an anonymous one, or why it is refused. */
-export async function grant(env: object, asking: Asking): Promise<Identity | undefined | Denial> {
-  if (!registered) return builtIn(env, asking);
+/**
+ * The identity a subscription to one of `rooms` gets, nothing for an
+ * anonymous one, or why it is refused.
+ */
+export async function grant(
+  env: object,
+  rooms: Rooms,
+  asking: Asking,
+): Promise<Identity | undefined | Denial> {
+  const mine = rooms(env as never);
+  const relay = registered.find((entry) => entry.rooms(env as never) === mine);
+  if (!relay) return builtIn(env, asking);
   let answer: Identity | Response | undefined;
   try {
-    answer = await registered(requestOf(asking), env as never, asking.room);
+    answer = await relay.authorize(requestOf(asking), env as never, asking.room);
   } catch {
     return { code: "internal", message: "authorize failed" };
   }

@@ -167,7 +167,8 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
     }
     rooms.set(room, "pending");
     const { name, client, origin } = attachment;
-    const identity = await grant(this.env, { room, token: frame.token, name, client, origin });
+    const asking = { room, token: frame.token, name, client, origin };
+    const identity = await grant(this.env, (this.constructor as typeof Hub).rooms, asking);
     // Unsubscribed or closed while `authorize` decided.
     if (rooms.get(room) !== "pending" || this.departed.has(connection.ws)) return;
     if (identity && "code" in identity) {

@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import {
   Document,
+  Hub,
   type Message,
   type Peer,
   type RefreshVerdict,
@@ -20,6 +21,7 @@ export type HooksEnv = {
   RULED: DurableObjectNamespace<RuledRoom>;
   COUNTING: DurableObjectNamespace<CountingRoom>;
   RULED_SHARDS: DurableObjectNamespace<RuledShard>;
+  RULED_HUBS: DurableObjectNamespace<RuledHub>;
   DOCS: DurableObjectNamespace<Document<HooksEnv>>;
   ADMIN_TOKEN: string;
 };
@@ -38,6 +40,8 @@ const REFUSALS: Record<string, number> = {
 export class RuledRoom extends Room<HooksEnv> {
   /** Its shards, when SHARD_COUNT spreads rooms over them (the workerd-hooks-sharded project). */
   static shards = (env: HooksEnv) => env.RULED_SHARDS;
+  /** The hubs that hold its members on multiplexed connections. */
+  static hubs = (env: HooksEnv) => env.RULED_HUBS;
   private readonly seen: string[] = [];
 
   async onMessage(sender: Peer, frame: Message): Promise<Message | undefined> {
@@ -78,6 +82,11 @@ export class RuledShard extends Shard<HooksEnv> {
   static rooms = (env: HooksEnv) => env.RULED;
 }
 
+/** A hub for RuledRoom's rooms: its subscriptions are decided by this Worker's authorize. */
+export class RuledHub extends Hub<HooksEnv> {
+  static rooms = (env: HooksEnv) => env.RULED;
+}
+
 /** docs/server.md's room that keeps a table of its own and answers an RPC method. */
 export class CountingRoom extends Room<HooksEnv> {
   constructor(ctx: DurableObjectState, env: HooksEnv) {
@@ -110,9 +119,11 @@ app.route(
   relay<HooksEnv, RuledRoom>({
     rooms: (env) => env.RULED,
     shards: (env) => env.RULED_SHARDS,
+    hubs: (env) => env.RULED_HUBS,
     authorize: (request) => {
       const query = new URL(request.url).searchParams;
-      const user = query.get("user");
+      // A hub's subscribe carries its grant as ?token=; here the grant is the user's name.
+      const user = query.get("user") ?? query.get("token");
       const status = user ? REFUSALS[user] : undefined;
       if (status) return new Response(user, { status });
       const expires = query.get("expires");
