@@ -9,22 +9,30 @@ import type { ApiError, ApiErrorCode, ApiResult } from "./result";
 /** A service binding, or anything else that answers a Request. */
 export type Service = { fetch(request: Request): Promise<Response> };
 
-/** Where the relay is and how to reach it. */
+/**
+ * Where the relay is and how to reach it: a `url`, or a `service` (with an
+ * optional `url` whose path is where the relay is mounted behind it).
+ */
 export type ApiOptions = {
   /** The server API's bearer token (the relay's `ADMIN_TOKEN`). */
   token: string;
-  /**
-   * Where the relay is mounted, e.g. `https://relay.example.com` or
-   * `https://app.example.com/realtime`. With a `service`, only its path counts.
-   */
-  url?: string;
-  /** A service binding to the relay's Worker (or any `{ fetch }`), used instead of the global `fetch`. */
-  service?: Service;
   /** Extra attempts of a repeatable request after a network failure or a 5xx. Default 2. */
   retries?: number;
   /** Milliseconds before retry `attempt` (1, 2, ...). Default 200 ms, doubling. */
   retryDelay?: (attempt: number) => number;
-};
+} & (
+  | {
+      /** Where the relay is mounted, e.g. `https://relay.example.com` or `https://app.example.com/realtime`. */
+      url: string;
+      service?: undefined;
+    }
+  | {
+      /** A service binding to the relay's Worker (or any `{ fetch }`), used instead of the global `fetch`. */
+      service: Service;
+      /** Only its path counts: where the relay is mounted in that Worker. Default `/`. */
+      url?: string;
+    }
+);
 
 /** One request: its method, path under the base, query, JSON body, and whether it may be repeated. */
 export type Call = {
@@ -44,6 +52,7 @@ export class Transport {
 
   constructor(private readonly options: ApiOptions) {
     const { url, service } = options;
+    // The types forbid it; plain JavaScript would otherwise post to the placeholder host.
     if (url === undefined && service === undefined) throw new TypeError("give a url or a service");
     this.base = new URL(url ?? SERVICE_BASE);
     this.send = service ? (request) => service.fetch(request) : (request) => fetch(request);
