@@ -7,6 +7,14 @@ import { type ApiResult, mapValue } from "./result";
 import type { Transport } from "./transport";
 import type { DocumentSessions } from "./types";
 
+/**
+ * A Yjs document's handle, from `api.doc(name)`; holds no state.
+ *
+ * @example
+ * const notes = api.doc("notes");
+ * const open = await notes.sessions();
+ * if (open.ok && open.value.some((s) => s.user === "mallory")) await notes.kick({ user: "mallory" });
+ */
 export class DocumentApi extends Ending {
   constructor(
     transport: Transport,

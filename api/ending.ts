@@ -7,6 +7,12 @@ import { type ApiResult, mapValue } from "./result";
 import type { Transport } from "./transport";
 import type { Ban, Banned, Kicked, KickTarget, Unbanned } from "./types";
 
+/**
+ * Kick, ban, unban and the bans in force, on a room (`RoomApi`) or a document (`DocumentApi`).
+ *
+ * @example
+ * for (const holder of [api.room("lobby"), api.doc("notes")]) await holder.ban("mallory", 3600);
+ */
 export class Ending {
   /** `path` is the holder's path under the relay, e.g. `/rooms/lobby`. */
   constructor(

@@ -15,6 +15,14 @@ import type {
   RoomDescription,
 } from "./types";
 
+/**
+ * A room's handle, from `api.room(name)`; holds no state, so make one per call if you like.
+ *
+ * @example
+ * const lobby = api.room("lobby");
+ * const who = await lobby.describe();
+ * if (who.ok && who.value.connections > 0) await lobby.publish({ text: "hello, all" });
+ */
 export class RoomApi extends Ending {
   constructor(
     transport: Transport,
