@@ -1,8 +1,9 @@
 /**
  * The package as a user installs it: packed, installed into a fresh copy of
  * examples/chat-rules (test/e2e/consumer.ts), type-checked there under strict
- * options, bundled by wrangler, its client and hooks imported by name, and the
- * example Worker run under `wrangler dev` against that install.
+ * options, bundled by wrangler, its client, hooks and server API client
+ * imported by name, and the example Worker run under `wrangler dev` against
+ * that install.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -38,13 +39,13 @@ describe("the tarball", () => {
     const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { exports: unknown };
     const paths = packed.files.map((file) => file.path);
     const targets = exportTargets(pkg.exports);
-    expect(targets.length).toBeGreaterThanOrEqual(6);
+    expect(targets.length).toBeGreaterThanOrEqual(8);
     expect(targets.filter((target) => !paths.includes(target))).toEqual([]);
   });
 
   it("holds only the built library, its docs, license and manifest", () => {
     const needed =
-      /^(dist-(client|react|server)\/.+\.(js|d\.ts)|docs\/[\w-]+\.md|README\.md|LICENSE|package\.json)$/;
+      /^(dist-(api|client|react|server)\/.+\.(js|d\.ts)|docs\/[\w-]+\.md|README\.md|LICENSE|package\.json)$/;
     expect(
       consumer.packed.files.map((file) => file.path).filter((path) => !needed.test(path)),
     ).toEqual([]);
@@ -94,6 +95,66 @@ describe("a fresh Worker project that installed the tarball", () => {
     const node = ["--module", "nodenext", "--target", "es2022", "--lib", "es2022,dom"];
     const tsc = join(consumer.dir, "node_modules/.bin/tsc");
     const { stdout } = await run(tsc, ["--noEmit", ...strict, ...node, file]);
+    expect(stdout).toBe("");
+  }, 120_000);
+});
+
+describe("edge-relay/api from that install", () => {
+  const strict = ["--strict", "--exactOptionalPropertyTypes", "--noUncheckedIndexedAccess"];
+  const tsc = () => join(consumer.dir, "node_modules/.bin/tsc");
+
+  it("imports in Node and answers a typed error, not a throw, when nothing listens", async () => {
+    const script =
+      'import { RelayApi } from "edge-relay/api";\n' +
+      'const api = new RelayApi({ url: "http://127.0.0.1:1", token: "t", retries: 0 });\n' +
+      "const result = await api.health();\n" +
+      "console.log(result.ok, result.error.kind);";
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: consumer.dir,
+    });
+    expect(stdout.trim()).toBe("false network");
+  });
+
+  it("types a Node backend on nodenext and a Worker with a service binding", async () => {
+    const node = join(consumer.dir, "uses-api-node.ts");
+    writeFileSync(
+      node,
+      'import { RelayApi } from "edge-relay/api";\n' +
+        'const api = new RelayApi({ url: "https://relay.example", token: "t" });\n' +
+        "export async function seq(): Promise<number | string> {\n" +
+        '  const sent = await api.room("lobby").publish({ text: "hi" }, { id: "m1" });\n' +
+        "  if (sent.ok) return sent.value.seq;\n" +
+        '  return sent.error.kind === "relay" ? sent.error.code : sent.error.message;\n' +
+        "}\n" +
+        // Fails as unused if the declarations resolved to `any`.
+        '// @ts-expect-error a kick names a session or a user\napi.room("lobby").kick({ name: "x" });\n',
+    );
+    const nodeOptions = ["--module", "nodenext", "--target", "es2022", "--lib", "es2022,dom"];
+    expect((await run(tsc(), ["--noEmit", ...strict, ...nodeOptions, node])).stdout).toBe("");
+
+    const worker = join(consumer.dir, "uses-api-worker.ts");
+    writeFileSync(
+      worker,
+      'import { RelayApi } from "edge-relay/api";\n' +
+        "type Bindings = { RELAY: Fetcher; ADMIN_TOKEN: string };\n" +
+        "export default {\n" +
+        "  async fetch(_request: Request, env: Bindings): Promise<Response> {\n" +
+        "    const api = new RelayApi({ service: env.RELAY, token: env.ADMIN_TOKEN });\n" +
+        '    const room = await api.room("lobby").describe();\n' +
+        "    return Response.json(room.ok ? room.value.peers : room.error);\n" +
+        "  },\n" +
+        "};\n" +
+        '// @ts-expect-error a service answers fetch; a string does not\nnew RelayApi({ service: "x", token: "t" });\n',
+    );
+    const workerOptions = ["--module", "es2022", "--moduleResolution", "bundler"];
+    const types = ["--target", "es2024", "--lib", "es2024", "--types", "@cloudflare/workers-types"];
+    const { stdout } = await run(
+      tsc(),
+      ["--noEmit", ...strict, ...workerOptions, ...types, worker],
+      {
+        cwd: consumer.dir,
+      },
+    );
     expect(stdout).toBe("");
   }, 120_000);
 });
