@@ -31,6 +31,7 @@ import { RoomLog } from "./history";
 import { InOrder, judge, type Message, type MessageVerdict, notify } from "./hooks";
 import { log } from "./log";
 import { Observers } from "./observe/observers";
+import type { OutboxStatus } from "./observe/outbox";
 import { Watch } from "./observe/watch";
 import { Occupancy } from "./occupancy";
 import { answerClose, Outlet, sendEach, Turn } from "./outlet";
@@ -157,6 +158,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       "room",
       () => this.roomName,
       () => this.headcount,
+      ctx.storage,
     );
     this.observers = new Observers(ctx);
     for (const member of this.fanout.members.values()) this.roster.arrived(member);
@@ -503,7 +505,8 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   /**
    * Warns the sessions whose tokens expire soon and ends those whose expired,
-   * then sets the alarm for the next. A subclass that sets alarms of its own
+   * sends the webhooks that are due (src/observe/webhooks.ts), and sets the
+   * alarm for the earliest next moment of either. A subclass that sets alarms of its own
    * calls `super.alarm()` and sets them with `wakeAt` (docs/server.md).
    */
   async alarm(): Promise<void> {
@@ -524,6 +527,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       next = Math.min(next, dueAt(member.term ?? term));
     }
     if (next < Number.POSITIVE_INFINITY) await this.wakeAt(next);
+    await this.watch.alarm();
   }
 
   /**
@@ -628,6 +632,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     epoch: string | null;
     mode: "single" | "sharded";
     shards: { index: number; sessions: number }[];
+    webhooks?: OutboxStatus;
   }> {
     const peers = [...this.members()].map((member) => member.peer);
     return {
@@ -637,6 +642,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       epoch: this.log.epoch,
       mode: this.layout.shards > 0 || this.fanout.members.size > 0 ? "sharded" : "single",
       shards: this.fanout.shards,
+      webhooks: this.watch.webhookStatus(),
     };
   }
 
