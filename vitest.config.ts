@@ -20,7 +20,11 @@ const HUBS = {
   ROOMS_PER_CONNECTION: "3",
   HISTORY_SIZE: "20",
 };
-const WEBHOOKS = { WEBHOOK_URL: "http://hooks.test/relay", WEBHOOK_SECRET: "test-webhook-secret" };
+// The secret in Standard Webhooks form: `whsec_` and the key in base64.
+const WEBHOOKS = {
+  WEBHOOK_URL: "http://hooks.test/relay",
+  WEBHOOK_SECRET: `whsec_${btoa("test-webhook-secret")}`,
+};
 
 export default defineConfig({
   test: {

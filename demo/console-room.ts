@@ -13,11 +13,20 @@ type Watched =
   | { type: "message"; from: string; to?: string; data: unknown; seq?: number; ts: number }
   | { type: "occupancy"; count: number };
 
+/** What `GET /rooms/:room` says of the room's webhooks (docs/observe.md#webhooks). */
+type WebhookStatus = {
+  pending: number;
+  lost: Partial<Record<"outbox_full" | "gave_up", { events: number; at: number }>>;
+};
+
 const RETRY_MS = 2000;
+/** How often the room's webhook state is read again while it is watched. */
+const STATUS_MS = 5000;
 const SHOWN_EVENTS = 500;
 
 export class RoomWatch {
   private ws: WebSocket | undefined;
+  private status: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
   private readonly peers = new Map<string, Peer>();
   private readonly path: string;
@@ -34,12 +43,15 @@ export class RoomWatch {
     $("events").replaceChildren();
     $("history").replaceChildren();
     $("publish-result").textContent = "";
+    $("room-webhooks").textContent = "";
     this.showPeers();
+    this.status = setInterval(() => this.readStatus().catch(this.failed), STATUS_MS);
     await this.connect();
   }
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.status);
     this.ws?.close(1000, "console closed the room");
   }
 
@@ -81,9 +93,27 @@ export class RoomWatch {
   /** Who was there before the watcher opened; what happens after arrives as frames. */
   private async opened(): Promise<void> {
     watchStatus("connected", "watching");
-    const described = await json<{ peers: Peer[] }>(this.path);
+    const described = await this.readStatus();
     for (const peer of described.peers) if (!this.peers.has(peer.id)) this.peers.set(peer.id, peer);
     this.showPeers();
+  }
+
+  /** Reads the room, and shows its webhooks: pending, and any lost, which must not go unseen. */
+  private async readStatus(): Promise<{ peers: Peer[] }> {
+    const described = await json<{ peers: Peer[]; webhooks?: WebhookStatus }>(this.path);
+    const line = $("room-webhooks");
+    const hooks = described.webhooks;
+    if (!hooks) return described;
+    const full = hooks.lost.outbox_full;
+    const gaveUp = hooks.lost.gave_up;
+    const lost = [
+      full ? `${full.events} dropped (outbox full)` : "",
+      gaveUp ? `${gaveUp.events} given up after retries` : "",
+    ].filter(Boolean);
+    line.textContent = `Webhooks: ${hooks.pending} pending${lost.length ? ` · lost: ${lost.join(", ")}` : ""}`;
+    if (lost.length) line.dataset.lost = "";
+    else delete line.dataset.lost;
+    return described;
   }
 
   private show(frame: Watched): void {

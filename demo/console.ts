@@ -89,6 +89,8 @@ function closePanels(): void {
 function openRoom(name: string): void {
   closePanels();
   $("room-panel").hidden = false;
+  // On a phone the room is below the lists: bring it into view.
+  $("room-panel").scrollIntoView({ block: "start" });
   watching = new RoomWatch(name, failed);
   watching.start().catch(failed);
 }

@@ -32,6 +32,7 @@ import { RoomLog } from "./history";
 import { InOrder, judge, type Message, type MessageVerdict, notify } from "./hooks";
 import { log } from "./log";
 import { Observers } from "./observe/observers";
+import type { OutboxStatus } from "./observe/outbox";
 import { Watch } from "./observe/watch";
 import { Occupancy } from "./occupancy";
 import { answerClose, Outlet, sendEach, Turn } from "./outlet";
@@ -173,6 +174,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       "room",
       () => this.roomName,
       () => this.headcount,
+      ctx.storage,
     );
     this.observers = new Observers(ctx);
     for (const member of this.fanout.members.values()) this.roster.arrived(member);
@@ -519,7 +521,8 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   /**
    * Warns the sessions whose tokens expire soon and ends those whose expired,
-   * then sets the alarm for the next. A subclass that sets alarms of its own
+   * sends the webhooks that are due (src/observe/webhooks.ts), and sets the
+   * alarm for the earliest next moment of either. A subclass that sets alarms of its own
    * calls `super.alarm()` and sets them with `wakeAt` (docs/server.md).
    */
   async alarm(): Promise<void> {
@@ -540,6 +543,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       next = Math.min(next, dueAt(member.term ?? term));
     }
     if (next < Number.POSITIVE_INFINITY) await this.wakeAt(next);
+    await this.watch.alarm();
   }
 
   /**
@@ -645,6 +649,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     mode: "single" | "sharded";
     shards: { index: number; sessions: number }[];
     hubs: { index: number; sessions: number }[];
+    webhooks?: OutboxStatus;
   }> {
     const peers = [...this.members()].map((member) => member.peer);
     const holders = this.fanout.shards;
@@ -661,6 +666,7 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       mode: this.layout.shards > 0 || shards.length > 0 ? "sharded" : "single",
       shards,
       hubs,
+      webhooks: this.watch.webhookStatus(),
     };
   }
 

@@ -1,6 +1,6 @@
 /**
  * Per-room counts for a Workers Analytics Engine dataset (binding `METRICS`):
- * connections, frames and bytes in and out, error frames. A room adds to its
+ * connections, frames and bytes in and out, error frames, webhook events lost. A room adds to its
  * tally as frames pass and writes one data point at most every `METRICS_MS`,
  * from a timer that starts with the first count after a write and ends with
  * the write, so a quiet room has no timer and writes nothing. Without the
@@ -22,11 +22,21 @@ export const DOUBLES = [
   "framesOut",
   "bytesOut",
   "errors",
+  "webhooksDropped",
+  "webhooksGivenUp",
 ] as const;
 
 type Tally = Record<Exclude<(typeof DOUBLES)[number], "connections">, number>;
 
-const empty = (): Tally => ({ framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, errors: 0 });
+const empty = (): Tally => ({
+  framesIn: 0,
+  bytesIn: 0,
+  framesOut: 0,
+  bytesOut: 0,
+  errors: 0,
+  webhooksDropped: 0,
+  webhooksGivenUp: 0,
+});
 
 /** Writes each point as a log line: the local stand-in for a dataset. */
 const logged: AnalyticsEngineDataset = {
@@ -74,6 +84,12 @@ export class Metrics {
   /** An error frame sent, or a socket the room closed for what it did. */
   refused(): void {
     this.tally.errors += 1;
+    this.soon();
+  }
+
+  /** Webhook events lost: dropped by the outbox's bound, or in a batch given up after its tries. */
+  webhooksLost(how: "dropped" | "givenUp", events: number): void {
+    this.tally[how === "dropped" ? "webhooksDropped" : "webhooksGivenUp"] += events;
     this.soon();
   }
 

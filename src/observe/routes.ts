@@ -13,6 +13,7 @@ import {
   type Directory,
   type Entry,
   type Kind,
+  type Listing,
   type Sort,
   validCursor,
 } from "./directory";
@@ -50,7 +51,8 @@ export function directoryRoutes<E extends object>(
     const changed = entries.filter((entry, i) => entry !== listing.entries[i]);
     if (changed.length > 0) await directory.confirm(kind, changed);
     const live = entries.filter((entry) => entry.count > 0).map(({ version: _, ...rest }) => rest);
-    return c.json({ kind, entries: live, next: listing.next, total: listing.total });
+    const total = totalAfterChecks(listing.total, listing.entries, entries);
+    return c.json({ kind, entries: live, next: listing.next, total });
   };
   routes.get("/rooms", list("room"));
   routes.get("/docs", list("doc"));
@@ -67,6 +69,21 @@ async function checked(entry: Entry, holder: (name: string) => Counted | undefin
   } catch {
     return entry; // listed as last told; the next list tries again
   }
+}
+
+/**
+ * The directory's totals with this page's checks applied, as the directory
+ * will hold them once it took the confirmation: so `total` says what the
+ * entries it comes with say, not what the directory held before they were checked.
+ */
+function totalAfterChecks(total: Listing["total"], listed: Entry[], checked: Entry[]) {
+  let { entries, members } = total;
+  checked.forEach((entry, i) => {
+    const before = listed[i]?.count ?? 0;
+    members += entry.count - before;
+    if (entry.count <= 0 && before > 0) entries -= 1;
+  });
+  return { entries, members };
 }
 
 type Query = { prefix: string; sort: Sort; limit: number; after?: string };

@@ -7,6 +7,7 @@
 import type { Peer } from "../protocol";
 import type { Kind } from "./directory";
 import { Metrics } from "./metrics";
+import type { OutboxStatus } from "./outbox";
 import { Reporter } from "./reporter";
 import { Webhooks } from "./webhooks";
 
@@ -20,9 +21,16 @@ export class Watch {
   ) {}
 
   /** `count` is members (rooms) or open sockets (documents), wherever they are held. */
-  static of(env: object, kind: Kind, name: () => string, count: () => number): Watch {
-    const webhooks = kind === "room" ? Webhooks.of(env, name) : undefined;
+  /** `storage` is a room's, for its webhook outbox; a document passes none and has no webhooks. */
+  static of(
+    env: object,
+    kind: Kind,
+    name: () => string,
+    count: () => number,
+    storage?: DurableObjectStorage,
+  ): Watch {
     const metrics = Metrics.of(env, kind, name, count);
+    const webhooks = storage ? Webhooks.of(env, name, storage, metrics) : undefined;
     return new Watch(Reporter.of(env, kind, name, count), metrics, webhooks, count);
   }
 
@@ -36,6 +44,16 @@ export class Watch {
   left(peer: Peer): void {
     this.changed();
     this.webhooks?.left(peer, this.count());
+  }
+
+  /** The room's alarm: webhooks that are due go out. */
+  alarm(): Promise<void> {
+    return this.webhooks?.alarm() ?? Promise.resolve();
+  }
+
+  /** Pending webhook events and losses, when the room sends webhooks. */
+  webhookStatus(): OutboxStatus | undefined {
+    return this.webhooks?.status();
   }
 
   /** A document's socket opened or closed; `count` already says so. */

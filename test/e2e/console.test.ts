@@ -94,6 +94,28 @@ it("watches a room in the console while a client talks in it, and publishes into
   // Refresh the README's picture on purpose only: it changes with every run's clock.
   if (process.env.UPDATE_SCREENSHOT) copyFileSync("test-results/console.png", "docs/console.png");
 
+  // A phone: the room takes the screen's width, its title one line, the publish button its label.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const panel = await page.locator("#room-panel").boundingBox();
+  expect(panel?.width).toBeGreaterThanOrEqual(390 * 0.9);
+  const title = await page.locator("#room-panel h2").boundingBox();
+  const fontSize = await page
+    .locator("#room-panel h2")
+    .evaluate((el) => Number.parseFloat(getComputedStyle(el).fontSize));
+  expect(title?.height).toBeLessThan(fontSize * 2);
+  const publish = page.locator("#publish button[type=submit]");
+  expect(await publish.innerText()).toBe("Publish");
+  const fits = await publish.evaluate((el) => el.scrollWidth <= el.clientWidth);
+  expect(fits).toBe(true);
+  for (const part of ["#events", "#history", "#publish-data"]) {
+    const box = await page.locator(part).boundingBox();
+    expect(box?.x).toBeGreaterThanOrEqual(0);
+    expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(390);
+  }
+  await page.locator("#room-panel").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: "test-results/console-phone.png" });
+  await page.setViewportSize({ width: 1200, height: 760 });
+
   bob.ws.close();
   await expect.poll(async () => (await events(page))[0]).toBe("bob left");
   expect(ada.all("leave").map((f) => f.peer.name)).toEqual(["bob"]);

@@ -115,6 +115,22 @@ describe("the directory lists who is live", () => {
 });
 
 describe("GET /rooms", () => {
+  it("answers a total that sums the very entries it lists, checked ones included", async () => {
+    const prefix = freshRoom();
+    // The directory hears a = 1 and b = 1; the counts in between are not told within REPORT_MS.
+    for (let i = 0; i < 3; i++) await join(`${prefix}-a`, `p${i}`);
+    await join(`${prefix}-b`, "q0");
+    await until(async () => (await list("/rooms", { prefix })).total.entries === 2, "both rooms");
+    freezeClock().advance(REPORT_MS);
+
+    const listed = await list("/rooms", { prefix });
+    expect(listed.entries.map((e) => [e.name, e.count])).toEqual([
+      [`${prefix}-a`, 3],
+      [`${prefix}-b`, 1],
+    ]);
+    expect(listed.total).toEqual({ entries: 2, members: 4 });
+  });
+
   it("filters by prefix, sorts by name or occupancy, and pages with a cursor", async () => {
     const prefix = freshRoom();
     const sizes = { a: 1, b: 3, c: 2 } as const;
