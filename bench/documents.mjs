@@ -1,5 +1,6 @@
 /**
- * `node bench/documents.mjs [--quick] [--rounds 3] [--wrangler-dev] [--profile]`
+ * `node bench/documents.mjs [--quick] [--rounds 3] [--providers 20] [--rates 5,20,40]
+ *   [--compare DIR]... [--wrangler-dev] [--profile]`
  *
  * The documents scenario: N stock y-websocket providers edit one Yjs document
  * at a stated rate each, against edge-relay's /docs on a direct workerd
@@ -64,8 +65,8 @@ export const DOCUMENTS_QUICK = {
 /**
  * Runs the scenario: relay and y-websocket alternated, `plan.rounds` times
  * (which goes first alternates too); answers one row per server, round and rate.
- * `compare` adds another relay (`--compare DIR`: another checkout's) to the rotation.
- * @param {Plan} plan @param {{wranglerDev?: boolean, profile?: boolean, compare?: Start}} [options]
+ * `compare` adds other relays (`--compare DIR`, repeatable: other checkouts') to the rotation.
+ * @param {Plan} plan @param {{wranglerDev?: boolean, profile?: boolean, compare?: Start[]}} [options]
  * @returns {Promise<Row[]>}
  */
 export async function runDocuments(plan = DOCUMENTS_QUICK, options = {}) {
@@ -76,7 +77,7 @@ export async function runDocuments(plan = DOCUMENTS_QUICK, options = {}) {
   for (let round = 1; round <= plan.rounds; round++) {
     /** @type {Start[]} */
     const servers = [startMiniflareRelay, startYWebsocket];
-    if (options.compare) servers.push(options.compare);
+    servers.push(...(options.compare ?? []));
     // Each round starts with another server, so none always runs first.
     const order = servers.map(
       (_, i) => servers[(i + round - 1) % servers.length] ?? startYWebsocket,
@@ -388,14 +389,18 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     options: {
       quick: { type: "boolean", default: false },
       rounds: { type: "string" },
+      providers: { type: "string" },
+      rates: { type: "string" },
       "wrangler-dev": { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
-      compare: { type: "string" },
+      compare: { type: "string", multiple: true, default: [] },
     },
   });
   const plan = { ...(values.quick ? DOCUMENTS_QUICK : DOCUMENTS_FULL) };
   if (values.rounds) plan.rounds = Number(values.rounds);
-  const compare = values.compare ? await relayOf(resolve(values.compare)) : undefined;
+  if (values.providers) plan.providers = Number(values.providers);
+  if (values.rates) plan.rates = values.rates.split(",").map(Number);
+  const compare = await Promise.all(values.compare.map((dir) => relayOf(resolve(dir))));
   const options = { wranglerDev: values["wrangler-dev"], profile: values.profile, compare };
   const rows = await runDocuments(plan, options);
   console.log(documentsTable(rows));
