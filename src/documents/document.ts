@@ -6,7 +6,9 @@
  * and stored in one commit per turn (./edits.ts); awareness goes to everyone,
  * the sender included, which is what keeps
  * a lone provider's 30 s watchdog fed), and leaves (the awareness ids it owned
- * are removed for everyone at once). Idle documents hibernate: no timers.
+ * are removed for everyone at once). A socket opened with a token that
+ * expires is warned before and closed at expiry, as room sessions are
+ * (src/expiry.ts). Idle documents hibernate: no timers.
  * Every frame leaves through the socket's outlet, the one guarded send path.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -20,6 +22,7 @@ import {
   UPDATE_FLOOR_BYTES,
 } from "../config";
 import { type KickTarget, kicks } from "../ending";
+import { dueAt, expired, stepOf, type Term, termOf, wakeAt } from "../expiry";
 import { CLOSE_CODES } from "../frames";
 import { log } from "../log";
 import { Watch } from "../observe/watch";
@@ -32,6 +35,7 @@ import {
   type AwarenessEntry,
   awarenessMessage,
   type DocMessage,
+  expiringMessage,
   readMessage,
   syncStep1,
   syncStep2,
@@ -39,8 +43,11 @@ import {
 } from "./messages";
 import { DocStore } from "./store";
 
-/** Kept in each socket's attachment, so hibernation keeps who owns which presence, and who it is. */
-type Attachment = { owned: OwnedEntry[]; id?: string; user?: string };
+/**
+ * Kept in each socket's attachment, so hibernation keeps who owns which
+ * presence, who it is, and when its token must be refreshed and ends.
+ */
+type Attachment = { owned: OwnedEntry[]; id?: string; user?: string; term?: Term };
 
 /** `limiter` counts frames other than updates; `updates` counts update bytes. */
 type Socket = {
@@ -50,6 +57,7 @@ type Socket = {
   updates: RateLimiter;
   id: string;
   user?: string;
+  term?: Term;
 };
 
 export class Document<E extends object = Cloudflare.Env> extends DurableObject<E> {
@@ -103,6 +111,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     const params = new URL(request.url).searchParams;
     const name = params.get("doc") ?? "";
     const user = params.get("user") ?? undefined;
+    const expires = params.has("expires") ? Number(params.get("expires")) : undefined;
     const ban = this.bans.of(user, Date.now());
     if (ban) {
       log("refused", { doc: name, code: "banned" });
@@ -115,9 +124,15 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    const who = { id: crypto.randomUUID(), ...(user !== undefined && { user }) };
+    const term = termOf(expires, Date.now());
+    const who = {
+      id: crypto.randomUUID(),
+      ...(user !== undefined && { user }),
+      ...(term && { term }),
+    };
     server.serializeAttachment({ owned: [], ...who } satisfies Attachment);
     const { outlet } = this.remember(server);
+    if (term) await wakeAt(this.ctx.storage, dueAt(term));
     // The joiner answers step 1 with what the document lacks: its offline edits.
     outlet.sendBinary(syncStep1(this.doc));
     const states = this.awareness.all();
@@ -138,6 +153,8 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     if (raw.byteLength > max) {
       return this.drop(socket, CLOSE.tooLarge, `frame is ${raw.byteLength} bytes; limit ${max}`);
     }
+    // Not applied: the provider reconnects with a fresh token and resyncs it.
+    if (expired(socket.term, Date.now())) return this.drop(socket, CLOSE.expired, EXPIRED);
     const read = readMessage(new Uint8Array(raw));
     if (!read.ok) return this.ignore(read.reason);
     const refusal = this.overLimit(socket, read.message, raw.byteLength);
@@ -258,6 +275,35 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     return this.bans.list(Date.now());
   }
 
+  // ---- time: tokens that expire ---------------------------------------------
+
+  /**
+   * Warns the sockets whose tokens expire soon and closes those whose expired
+   * (4001, which the provider retries: with a fresh token in its `params`, it
+   * reconnects and resyncs), then sets the alarm for the next. A subclass
+   * with alarms of its own calls `super.alarm()` and sets them with `wakeAt`.
+   */
+  async alarm(): Promise<void> {
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const socket of [...this.sockets.values()]) {
+      const { term } = socket;
+      if (!term) continue;
+      const step = stepOf(term, now);
+      if (step === "end") {
+        this.drop(socket, CLOSE.expired, EXPIRED);
+        continue;
+      }
+      if (step === "warn") {
+        socket.outlet.sendBinary(expiringMessage(term.expires));
+        socket.term = { expires: term.expires };
+        socket.ws.serializeAttachment({ ...attachmentOf(socket.ws), term: socket.term });
+      }
+      next = Math.min(next, dueAt(socket.term ?? term));
+    }
+    if (next < Number.POSITIVE_INFINITY) await wakeAt(this.ctx.storage, next);
+  }
+
   // ---- a socket leaves -----------------------------------------------------
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -296,10 +342,11 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   private remember(ws: WebSocket): Socket {
     const { ratePerSecond, rateBurst, updateBytesPerSecond, updateBytesBurst } = this.docLimits;
     const now = Date.now();
-    const { id = crypto.randomUUID(), user } = attachmentOf(ws);
+    const { id = crypto.randomUUID(), user, term } = attachmentOf(ws);
     const socket: Socket = {
       id,
       ...(user !== undefined && { user }),
+      ...(term && { term }),
       ws,
       outlet: new Outlet(ws, false, this.turn),
       limiter: new RateLimiter(ratePerSecond, rateBurst, now),
@@ -316,6 +363,8 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     }
   }
 }
+
+const EXPIRED = "the token expired";
 
 function attachmentOf(ws: WebSocket): Attachment {
   return (ws.deserializeAttachment() as Attachment | null) ?? { owned: [] };
