@@ -10,6 +10,7 @@ import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { selfTimes } from "./lib/cpu-profile.mjs";
 import { Generators } from "./lib/generators.mjs";
 import { inspect } from "./lib/inspector.mjs";
 import { cpuSeconds, freePort, sleep } from "./lib/proc.mjs";
@@ -60,27 +61,14 @@ try {
   const out = join(dirname(fileURLToPath(import.meta.url)), "results", "relay.cpuprofile");
   writeFileSync(out, JSON.stringify(profile));
 
-  // Self time per function, from sample counts.
-  /** @type {Map<number, any>} */
-  const nodes = new Map(profile.nodes.map((/** @type {any} */ n) => [n.id, n]));
-  /** @type {Map<string, number>} */
-  const self = new Map();
-  for (const sample of profile.samples) {
-    const f = nodes.get(sample)?.callFrame;
-    const file = (f?.url ?? "").split("/").pop();
-    const key = `${f?.functionName || "(anonymous)"} ${file}:${(f?.lineNumber ?? 0) + 1}`;
-    self.set(key, (self.get(key) ?? 0) + 1);
-  }
-  const total = profile.samples.length;
+  const { total, top } = selfTimes(profile);
   console.log(
     `${r.sent} messages, ${r.received}/${r.expected} deliveries in ${durationMs / 1000} s; ` +
       `workerd CPU ${cpu.toFixed(2)} s (${((cpu / (durationMs / 1000)) * 100).toFixed(0)}% of a core), ` +
       `${((cpu * 1e6) / Math.max(1, r.sent)).toFixed(0)} µs CPU per inbound message`,
   );
   console.log(`isolate samples: ${total}; top self time:`);
-  for (const [key, n] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
-    console.log(`${((n / total) * 100).toFixed(1).padStart(5)}%  ${key}`);
-  }
+  for (const { key, share } of top) console.log(`${(share * 100).toFixed(1).padStart(5)}%  ${key}`);
   console.log(`wrote ${out}`);
   close();
 } finally {

@@ -20,6 +20,12 @@ export const CLOSE = {
   tryAgain: 1013,
   /** Still sending long after being cut off. */
   flooding: 1008,
+  /**
+   * The socket's token expired, as room sessions close (CLOSE_CODES.expired):
+   * outside 4400-4499, so the provider reconnects, with a fresh token once
+   * the app has put one in its `params`.
+   */
+  expired: 4001,
   /** Storage failed, or `authorize` answered 5xx; the client reconnects and resyncs. */
   internal: 1011,
 } as const;

@@ -2,10 +2,13 @@
  * One Durable Object per collaborative document, speaking the y-websocket
  * protocol so the stock provider works unchanged. A socket connects (it gets
  * the document's sync step 1 and every awareness state known), speaks (step 1
- * is answered with step 2; updates are applied, stored, then relayed to the
- * others; awareness goes to everyone, the sender included, which is what keeps
+ * is answered with step 2; updates are applied and relayed to the others,
+ * and stored in one commit per turn (./edits.ts); awareness goes to everyone,
+ * the sender included, which is what keeps
  * a lone provider's 30 s watchdog fed), and leaves (the awareness ids it owned
- * are removed for everyone at once). Idle documents hibernate: no timers.
+ * are removed for everyone at once). A socket opened with a token that
+ * expires is warned before and closed at expiry, as room sessions are
+ * (src/expiry.ts). Idle documents hibernate: no timers.
  * Every frame leaves through the socket's outlet, the one guarded send path.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -19,6 +22,7 @@ import {
   UPDATE_FLOOR_BYTES,
 } from "../config";
 import { type KickTarget, kicks } from "../ending";
+import { dueAt, expired, stepOf, type Term, termOf, wakeAt } from "../expiry";
 import { CLOSE_CODES } from "../frames";
 import { log } from "../log";
 import { Watch } from "../observe/watch";
@@ -26,10 +30,12 @@ import { answerClose, Outlet, Turn } from "../outlet";
 import { RateLimiter } from "../rate-limit";
 import { Awareness, type OwnedEntry } from "./awareness";
 import { CLOSE, closedSocket } from "./close";
+import { Edits } from "./edits";
 import {
   type AwarenessEntry,
   awarenessMessage,
   type DocMessage,
+  expiringMessage,
   readMessage,
   syncStep1,
   syncStep2,
@@ -37,16 +43,11 @@ import {
 } from "./messages";
 import { DocStore } from "./store";
 
-/** Kept in each socket's attachment, so hibernation keeps who owns which presence, and who it is. */
-type Attachment = { owned: OwnedEntry[]; id?: string; user?: string };
-
-/** A turn's updates, their bytes, who sent them, and what waits for their commit. */
-type Batch = {
-  updates: Uint8Array[];
-  bytes: number;
-  senders: Set<Socket>;
-  waiting: (() => void)[];
-};
+/**
+ * Kept in each socket's attachment, so hibernation keeps who owns which
+ * presence, who it is, and when its token must be refreshed and ends.
+ */
+type Attachment = { owned: OwnedEntry[]; id?: string; user?: string; term?: Term };
 
 /** `limiter` counts frames other than updates; `updates` counts update bytes. */
 type Socket = {
@@ -56,6 +57,7 @@ type Socket = {
   updates: RateLimiter;
   id: string;
   user?: string;
+  term?: Term;
 };
 
 export class Document<E extends object = Cloudflare.Env> extends DurableObject<E> {
@@ -66,10 +68,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   private readonly store: DocStore;
   private readonly bans: Bans;
   private readonly turn = new Turn();
-  /** The document in memory, as stored; loaded on first use. */
-  private loaded: Y.Doc | undefined;
-  /** Updates received this turn, waiting for its one commit, and who sent them. */
-  private batch: Batch | undefined;
+  private readonly edits: Edits<Socket>;
   /** The directory of live documents and metrics (src/observe/), as configured. */
   private readonly watch: Watch;
 
@@ -78,6 +77,20 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     this.limits = readLimits(env);
     this.docLimits = readDocLimits(env);
     this.store = new DocStore(ctx.storage.sql, this.docLimits.maxDocBytes);
+    this.edits = new Edits(this.store, {
+      relay: (update, except) => this.sendToAll(syncUpdate(update), except?.ws),
+      refused: (reason) => this.ignore(reason),
+      unapplied: (senders) => {
+        for (const sender of senders) this.drop(sender, CLOSE.internal, "could not apply");
+      },
+      unstored: (error) => {
+        log("doc_storage_error", { doc: this.name, error: String(error) });
+        // Every socket may hold what was lost; each resyncs it when it reconnects.
+        for (const socket of [...this.sockets.values()]) {
+          this.drop(socket, CLOSE.internal, "could not store");
+        }
+      },
+    });
     this.watch = Watch.of(
       env,
       "doc",
@@ -98,6 +111,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     const params = new URL(request.url).searchParams;
     const name = params.get("doc") ?? "";
     const user = params.get("user") ?? undefined;
+    const expires = params.has("expires") ? Number(params.get("expires")) : undefined;
     const ban = this.bans.of(user, Date.now());
     if (ban) {
       log("refused", { doc: name, code: "banned" });
@@ -110,9 +124,15 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    const who = { id: crypto.randomUUID(), ...(user !== undefined && { user }) };
+    const term = termOf(expires, Date.now());
+    const who = {
+      id: crypto.randomUUID(),
+      ...(user !== undefined && { user }),
+      ...(term && { term }),
+    };
     server.serializeAttachment({ owned: [], ...who } satisfies Attachment);
     const { outlet } = this.remember(server);
+    if (term) await wakeAt(this.ctx.storage, dueAt(term));
     // The joiner answers step 1 with what the document lacks: its offline edits.
     outlet.sendBinary(syncStep1(this.doc));
     const states = this.awareness.all();
@@ -133,6 +153,8 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     if (raw.byteLength > max) {
       return this.drop(socket, CLOSE.tooLarge, `frame is ${raw.byteLength} bytes; limit ${max}`);
     }
+    // Not applied: the provider reconnects with a fresh token and resyncs it.
+    if (expired(socket.term, Date.now())) return this.drop(socket, CLOSE.expired, EXPIRED);
     const read = readMessage(new Uint8Array(raw));
     if (!read.ok) return this.ignore(read.reason);
     const refusal = this.overLimit(socket, read.message, raw.byteLength);
@@ -166,8 +188,8 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   private speak(socket: Socket, message: DocMessage): void {
     switch (message.type) {
       case "step1":
-        // After the turn's commit, like relays: step 2 carries the batch too.
-        this.whenStored(() => socket.outlet.sendBinary(syncStep2(this.doc, message.stateVector)));
+        // From memory, stored or not, as relays are (./edits.ts says why that is safe).
+        socket.outlet.sendBinary(syncStep2(this.doc, message.stateVector));
         break;
       case "update":
         this.update(socket, message.update);
@@ -181,78 +203,16 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     }
   }
 
-  /** Stages an update for the turn's commit; one that would pass MAX_DOC_BYTES is refused. */
+  /** Takes an update; one that would pass MAX_DOC_BYTES is refused. */
   private update(socket: Socket, update: Uint8Array): void {
     // Raw bytes overestimate what an update adds, so this never lets too much in.
-    const unstored = this.batch?.bytes ?? 0;
+    const unstored = this.edits.unstoredBytes();
     if (!this.store.fits(update.byteLength + unstored, 0, this.doc)) {
       const max = this.docLimits.maxDocBytes;
       this.drop(socket, CLOSE.tooLarge, `the document would pass ${max} bytes`);
       return;
     }
-    if (!this.batch) {
-      this.batch = { updates: [], bytes: 0, senders: new Set(), waiting: [] };
-      setTimeout(() => this.commit(), 0);
-    }
-    this.batch.updates.push(update);
-    this.batch.bytes += update.byteLength;
-    this.batch.senders.add(socket);
-  }
-
-  /**
-   * Updates are group-committed: those of one turn are applied in one
-   * transaction, which yields one update of what was new, stored in one commit
-   * and relayed after it, so nobody hears of an update that could be lost.
-   * Merging a burst's updates one by one (Y.mergeUpdates) grew with the
-   * square of their number; one transaction grows with their bytes.
-   */
-  private commit(): void {
-    const batch = this.batch;
-    if (!batch) return;
-    this.batch = undefined;
-    const { senders, waiting } = batch;
-    const delta = this.applyTurn(batch.updates, senders);
-    try {
-      if (delta) this.store.append(delta, this.doc);
-    } catch (error) {
-      this.loaded = undefined;
-      log("doc_storage_error", { doc: this.name, error: String(error) });
-      // Their providers resync what was lost when they reconnect.
-      for (const sender of senders) this.drop(sender, CLOSE.internal, "could not store");
-      // The document is storage alone again; what waited is answered from it.
-      for (const then of waiting) then();
-      return;
-    }
-    // A lone sender has it all already; with several, each also hears its own.
-    const only = senders.size === 1 ? [...senders][0]?.ws : undefined;
-    if (delta) this.sendToAll(syncUpdate(delta), only);
-    for (const then of waiting) then();
-  }
-
-  /**
-   * Applies a turn's updates; answers what they added (undefined if nothing).
-   * An update that fails to apply is left out: the document may have taken
-   * part of it, so it is rebuilt from storage and the others applied again.
-   */
-  private applyTurn(updates: Uint8Array[], senders: Set<Socket>): Uint8Array | undefined {
-    const first = applied(this.doc, updates);
-    if (!(first instanceof Failure)) return first;
-    this.ignore(`update failed to apply: ${first.error.message}`);
-    this.loaded = undefined;
-    const again = applied(
-      this.doc,
-      updates.filter((_, i) => i !== first.index),
-    );
-    if (!(again instanceof Failure)) return again;
-    this.loaded = undefined;
-    for (const sender of senders) this.drop(sender, CLOSE.internal, "could not apply");
-    return undefined;
-  }
-
-  /** Runs `then` once the updates received so far are stored. */
-  private whenStored(then: () => void): void {
-    if (this.batch) this.batch.waiting.push(then);
-    else then();
+    this.edits.receive(socket, update);
   }
 
   private announce(socket: Socket, entries: AwarenessEntry[]): void {
@@ -315,6 +275,35 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
     return this.bans.list(Date.now());
   }
 
+  // ---- time: tokens that expire ---------------------------------------------
+
+  /**
+   * Warns the sockets whose tokens expire soon and closes those whose expired
+   * (4001, which the provider retries: with a fresh token in its `params`, it
+   * reconnects and resyncs), then sets the alarm for the next. A subclass
+   * with alarms of its own calls `super.alarm()` and sets them with `wakeAt`.
+   */
+  async alarm(): Promise<void> {
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const socket of [...this.sockets.values()]) {
+      const { term } = socket;
+      if (!term) continue;
+      const step = stepOf(term, now);
+      if (step === "end") {
+        this.drop(socket, CLOSE.expired, EXPIRED);
+        continue;
+      }
+      if (step === "warn") {
+        socket.outlet.sendBinary(expiringMessage(term.expires));
+        socket.term = { expires: term.expires };
+        socket.ws.serializeAttachment({ ...attachmentOf(socket.ws), term: socket.term });
+      }
+      next = Math.min(next, dueAt(socket.term ?? term));
+    }
+    if (next < Number.POSITIVE_INFINITY) await wakeAt(this.ctx.storage, next);
+  }
+
   // ---- a socket leaves -----------------------------------------------------
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -343,8 +332,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   // ---- plumbing ------------------------------------------------------------
 
   private get doc(): Y.Doc {
-    this.loaded ??= this.store.load();
-    return this.loaded;
+    return this.edits.doc;
   }
 
   private get name(): string {
@@ -354,10 +342,11 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   private remember(ws: WebSocket): Socket {
     const { ratePerSecond, rateBurst, updateBytesPerSecond, updateBytesBurst } = this.docLimits;
     const now = Date.now();
-    const { id = crypto.randomUUID(), user } = attachmentOf(ws);
+    const { id = crypto.randomUUID(), user, term } = attachmentOf(ws);
     const socket: Socket = {
       id,
       ...(user !== undefined && { user }),
+      ...(term && { term }),
       ws,
       outlet: new Outlet(ws, false, this.turn),
       limiter: new RateLimiter(ratePerSecond, rateBurst, now),
@@ -375,38 +364,7 @@ export class Document<E extends object = Cloudflare.Env> extends DurableObject<E
   }
 }
 
-/** Which update of a turn failed to apply, and why. */
-class Failure {
-  constructor(
-    readonly index: number,
-    readonly error: Error,
-  ) {}
-}
-
-/** Applies updates in one transaction; answers what they added (undefined if nothing). */
-function applied(doc: Y.Doc, updates: Uint8Array[]): Uint8Array | undefined | Failure {
-  let delta: Uint8Array | undefined;
-  const capture = (update: Uint8Array) => {
-    delta = update;
-  };
-  doc.on("update", capture);
-  try {
-    let failure: Failure | undefined;
-    doc.transact(() => {
-      updates.forEach((update, i) => {
-        if (failure) return;
-        try {
-          Y.applyUpdate(doc, update);
-        } catch (error) {
-          failure = new Failure(i, error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-    });
-    return failure ?? delta;
-  } finally {
-    doc.off("update", capture);
-  }
-}
+const EXPIRED = "the token expired";
 
 function attachmentOf(ws: WebSocket): Attachment {
   return (ws.deserializeAttachment() as Attachment | null) ?? { owned: [] };

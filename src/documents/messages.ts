@@ -12,7 +12,14 @@ import * as Y from "yjs";
 
 const MESSAGE_SYNC = 0;
 const MESSAGE_AWARENESS = 1;
+const MESSAGE_AUTH = 2;
 const MESSAGE_QUERY_AWARENESS = 3;
+/**
+ * The relay's own auth message: y-protocols reads only sub-type 0
+ * (permission denied) and skips any other, so a stock provider ignores it,
+ * and an app that wants the warning reads it (docs/protocol.md).
+ */
+const AUTH_EXPIRING = 1;
 
 /** One client's awareness entry; `state` is its JSON text, "null" when it left. */
 export type AwarenessEntry = { client: number; clock: number; state: string };
@@ -97,6 +104,15 @@ export function syncUpdate(update: Uint8Array): Uint8Array {
   return message((encoder) => {
     encoding.writeVarUint(encoder, MESSAGE_SYNC);
     sync.writeUpdate(encoder, update);
+  });
+}
+
+/** The warning that the socket's token expires at `at` (ms since the epoch). */
+export function expiringMessage(at: number): Uint8Array {
+  return message((encoder) => {
+    encoding.writeVarUint(encoder, MESSAGE_AUTH);
+    encoding.writeVarUint(encoder, AUTH_EXPIRING);
+    encoding.writeVarUint(encoder, at);
   });
 }
 

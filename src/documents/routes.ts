@@ -72,6 +72,9 @@ export function documentRoutes<E extends object, D extends Document<E>>(
     target.searchParams.set("doc", name);
     // Who it is, so the backend can end this user's sockets and bans keep them out.
     if (identity?.user !== undefined) target.searchParams.set("user", identity.user);
+    // When the token ends, so the document warns the socket and closes it then.
+    if (identity?.expires !== undefined)
+      target.searchParams.set("expires", String(identity.expires));
     return options.docs(c.env).getByName(name).fetch(new Request(target, c.req.raw));
   });
 

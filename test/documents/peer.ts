@@ -33,13 +33,16 @@ export class Peer {
         this.receive(new Uint8Array(buffer));
       });
     });
+    const relay = (update: Uint8Array, origin: unknown) => {
+      if (origin !== this) this.send(0, (e) => sync.writeUpdate(e, update));
+    };
     ws.addEventListener("close", (event) => {
       this.closed = { code: event.code, reason: event.reason };
+      // The document stays with its app; a peer opened on it later sends what this one could not.
+      this.doc.off("update", relay);
     });
     ws.accept();
-    this.doc.on("update", (update: Uint8Array, origin: unknown) => {
-      if (origin !== this) this.send(0, (e) => sync.writeUpdate(e, update));
-    });
+    this.doc.on("update", relay);
   }
 
   /**

@@ -66,3 +66,45 @@ describe("document sockets with AUTH_SECRET", () => {
     e.destroy();
   });
 });
+
+describe("a document socket whose token expires", () => {
+  it("is warned, closed with a code the stock provider retries, and reconnects with the app's fresh token keeping every edit", {
+    timeout: 30_000,
+  }, async () => {
+    const short = await sign({ sub: "u-ada", exp: Math.floor(Date.now() / 1000) + 4 }, SECRET);
+    const ada = editor(`${dev.ws}/docs`, "e2e-expiring-doc", { params: { token: short } });
+    const bob = editor(`${dev.ws}/docs`, "e2e-expiring-doc", {
+      params: { token: await token({ sub: "u-bob" }) },
+    });
+    const closes: number[] = [];
+    ada.provider.on("connection-close", (event) => {
+      if (event) closes.push(event.code);
+    });
+    // The app's handler, as docs/protocol.md shows it: on the warning, a fresh token for the next connect.
+    let warned = false;
+    const handleAuth = ada.provider.messageHandlers[2];
+    ada.provider.messageHandlers[2] = (encoder, decoder, provider, emitSynced, type) => {
+      if (decoder.arr[decoder.pos] !== 1) {
+        handleAuth?.(encoder, decoder, provider, emitSynced, type);
+        return;
+      }
+      warned = true;
+      token({ sub: "u-ada" }).then((fresh) => {
+        provider.params = { ...provider.params, token: fresh };
+      });
+    };
+    await Promise.all([synced(ada), synced(bob)]);
+    const text = ada.doc.getText("t");
+    // Typing straight through the warning, the close and the reconnect.
+    const typing = setInterval(() => text.insert(text.length, "x"), 50);
+    await until(() => closes.includes(4001), "the close at expiry", 10_000);
+    await until(() => ada.provider.wsconnected && ada.provider.synced, "the reconnect");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    clearInterval(typing);
+    expect(warned).toBe(true);
+    await until(() => bob.text() === ada.text(), "every edit at bob");
+    expect(bob.text().length).toBeGreaterThan(40);
+    ada.destroy();
+    bob.destroy();
+  });
+});
