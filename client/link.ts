@@ -4,7 +4,6 @@
  * backoff. What travels on the socket and what a close code means belong to
  * its owner: the single-room `RelayClient`, or the multi-room `RelayRooms`.
  */
-import type { ServerFrame } from "../src/frames";
 import { backoffDelay } from "./backoff";
 import { Batcher, type BatchLimits } from "./batch";
 import { Heartbeat } from "./heartbeat";
@@ -41,8 +40,8 @@ export type LinkOptions = Pick<
   | "WebSocket"
 >;
 
-/** What the link asks of its owner. */
-export interface LinkOwner {
+/** What the link asks of its owner; `F` is what the relay sends on this kind of socket. */
+export interface LinkOwner<F> {
   /** The URL of the next attempt (it may wait for a token). */
   url(): Promise<string>;
   /** Whether the next attempt resumes something, so its status says `reconnecting`. */
@@ -50,7 +49,7 @@ export interface LinkOwner {
   /** The handshake of `connection` succeeded. */
   opened(connection: Connection): void;
   /** One frame from the relay, in order; the connection is still the current one. */
-  frame(connection: Connection, frame: ServerFrame): void;
+  frame(connection: Connection, frame: F): void;
   /** The relay closed the socket; true if the owner took care of it, else it is a lost connection. */
   closed(code: number | undefined, reason: string): boolean;
   /** Frames with these batch keys were just written to an open socket. */
@@ -63,7 +62,7 @@ export interface LinkOwner {
   error(error: RelayError): void;
 }
 
-export class Link {
+export class Link<F extends { type: string }> {
   private current: Status = Object.freeze({ state: "connecting", attempt: 0 });
   private readonly subprotocol: SubprotocolChoice;
   private readonly Socket: SocketFactory;
@@ -76,7 +75,7 @@ export class Link {
   /** Throws at once if there is no WebSocket to connect with. */
   constructor(
     private readonly options: LinkOptions,
-    private readonly owner: LinkOwner,
+    private readonly owner: LinkOwner<F>,
   ) {
     const Socket = options.WebSocket ?? (globalThis.WebSocket as SocketFactory | undefined);
     if (!Socket) throw new Error("no global WebSocket: use Node 22+ or pass options.WebSocket");
@@ -126,7 +125,7 @@ export class Link {
     connection.batcher = new Batcher(
       limits,
       (text, keys) => this.write(connection, text, keys),
-      (key, bytes) => this.owner.tooLarge(key, bytes, limits.maxBytes),
+      (key, bytes, limit) => this.owner.tooLarge(key, bytes, limit),
     );
     return connection.batcher;
   }
@@ -239,7 +238,7 @@ export class Link {
   private receive(connection: Connection, text: string): void {
     connection.heartbeat?.alive();
     if (text === "pong") return;
-    for (const frame of parseServerFrames(text)) {
+    for (const frame of parseServerFrames<F>(text)) {
       // A frame may have closed this connection (e.g. a listener called close()).
       if (this.connection !== connection) return;
       this.owner.frame(connection, frame);

@@ -2,19 +2,19 @@
  * Frames sent with an id and not yet acknowledged. They stay here across
  * reconnects and are resent with the same id, which the relay deduplicates.
  */
-import type { AckFrame, FrameErrorCode } from "../src/frames";
+import type { AckFrame, HubErrorCode } from "../src/frames";
 
 /** What an ack tells the sender: the broadcast's `seq`, and whether it was a repeat. */
 export type Ack = Omit<AckFrame, "type" | "id">;
 
 /**
- * The relay's own error codes, plus the client's: `timeout` (no ack in time),
+ * The relay's own error codes (a multi-room socket's included), plus the client's: `timeout` (no ack in time),
  * `closed` (close() was called, or the relay ended the session for good),
  * `connect_failed` (no socket could be made) and `token_failed` (a fresh token
  * could not be had or was refused; the client tries again with backoff).
  */
 export type RelayErrorCode =
-  | FrameErrorCode
+  | HubErrorCode
   | "timeout"
   | "closed"
   | "connect_failed"

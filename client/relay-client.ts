@@ -6,17 +6,16 @@
 import {
   CLOSE_CODES,
   type Json,
-  NDJSON_PROTOCOL,
   type Peer,
+  type ServerFrame,
   type WelcomeFrame,
 } from "../src/frames";
-import type { BatchLimits } from "./batch";
+import { batchLimits } from "./batch";
 import { Emitter } from "./emitter";
 import { randomId } from "./ids";
 import { type Connection, Link, type LinkOwner } from "./link";
 import { type Ack, RelayError } from "./outbox";
 import { RoomSession } from "./room-session";
-import type { SocketLike } from "./socket";
 import type { ClientEvents, ConnectOptions, Ended, SendOptions, Status } from "./types";
 import { socketUrl } from "./url";
 
@@ -25,7 +24,7 @@ export class RelayClient extends Emitter<ClientEvents> {
   readonly clientId = randomId();
 
   private readonly session: RoomSession;
-  private readonly link: Link;
+  private readonly link: Link<ServerFrame>;
   private readonly url: URL;
 
   /** Throws at once if `url` is not a URL or there is no WebSocket to connect with. */
@@ -105,7 +104,7 @@ export class RelayClient extends Emitter<ClientEvents> {
     this.link.close();
   }
 
-  private owner(): LinkOwner {
+  private owner(): LinkOwner<ServerFrame> {
     return {
       url: () => socketUrl(this.url, this.options, this.clientId, this.session.resumeParams()),
       resuming: () => this.session.resumeParams() !== undefined,
@@ -158,17 +157,4 @@ export class RelayClient extends Emitter<ClientEvents> {
     this.link.close(status);
     this.emit("ended", ended);
   }
-}
-
-/**
- * What one frame to this relay may carry: batches only where the relay echoed
- * the subprotocol; a relay without `limits` in its welcome predates batching.
- */
-export function batchLimits(socket: SocketLike, welcome?: WelcomeFrame): BatchLimits {
-  const limits: Partial<WelcomeFrame["limits"]> = welcome?.limits ?? {};
-  const batching = socket.protocol === NDJSON_PROTOCOL;
-  return {
-    maxFrames: batching ? (limits.maxBatchFrames ?? 1) : 1,
-    maxBytes: limits.maxMessageBytes ?? Number.POSITIVE_INFINITY,
-  };
 }

@@ -4,7 +4,15 @@
  * token refresher. `RelayClient` has one on its own socket; `RelayRooms` has
  * one per room on a shared socket, where every frame names its room.
  */
-import type { ClientFrame, Json, Peer, ServerFrame, WelcomeFrame } from "../src/frames";
+import type {
+  ClientFrame,
+  ErrorFrame,
+  HubErrorFrame,
+  Json,
+  Peer,
+  ServerFrame,
+  WelcomeFrame,
+} from "../src/frames";
 import type { BackoffOptions } from "./backoff";
 import { randomId } from "./ids";
 import { type Ack, Outbox, RelayError } from "./outbox";
@@ -102,7 +110,7 @@ export class RoomSession {
   }
 
   /** One of the room's frames other than its welcome. */
-  handle(frame: Exclude<ServerFrame, WelcomeFrame>): void {
+  handle(frame: Exclude<ServerFrame, WelcomeFrame | ErrorFrame> | HubErrorFrame): void {
     const { emit } = this.options;
     switch (frame.type) {
       case "join":
@@ -168,7 +176,7 @@ export class RoomSession {
     this.outbox.rejectAll(error);
   }
 
-  private error(frame: Extract<ServerFrame, { type: "error" }>): void {
+  private error(frame: HubErrorFrame): void {
     const { id } = frame;
     if (id !== undefined && this.refresher?.refused(id, frame.message)) return;
     // Sent after the token expired, or as the subscription ended: it goes again after the next welcome.
