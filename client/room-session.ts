@@ -114,6 +114,7 @@ export class RoomSession {
     const { emit } = this.options;
     switch (frame.type) {
       case "join":
+        if (!this.peerMap.has(frame.peer.id)) this.headcount++;
         this.peerMap.set(frame.peer.id, frame.peer);
         emit("join", frame.peer);
         break;
@@ -123,8 +124,7 @@ export class RoomSession {
         emit("presence", frame.peer);
         break;
       case "leave":
-        // Our own earlier session may linger until the relay notices it died: never shown.
-        if (this.peerMap.delete(frame.peer.id)) emit("leave", frame.peer);
+        this.leave(frame.peer);
         break;
       case "occupancy":
         this.headcount = frame.count;
@@ -174,6 +174,18 @@ export class RoomSession {
     this.closed = true;
     this.detach();
     this.outbox.rejectAll(error);
+  }
+
+  /**
+   * Someone left; the head count follows joins and leaves between the
+   * relay's own counts. Our own earlier session may linger until the relay
+   * notices it died: it was counted, but is never shown.
+   */
+  private leave(peer: Peer): void {
+    const shown = this.peerMap.delete(peer.id);
+    if (shown || this.sequence.isOwnSession(peer.id))
+      this.headcount = Math.max(1, this.headcount - 1);
+    if (shown) this.options.emit("leave", peer);
   }
 
   private error(frame: HubErrorFrame): void {

@@ -115,7 +115,7 @@ describe("one socket, many rooms", () => {
     expect(seen.get("a")?.[0]).not.toHaveProperty("room");
   });
 
-  it("keeps peers and occupancy per room", async () => {
+  it("keeps peers and occupancy per room, live", async () => {
     const { rooms, socket } = await threeRooms();
     const [a, b] = rooms;
     welcome(socket, "a", { peers: [{ id: "p1", name: "bob" }], occupancy: 2 });
@@ -125,6 +125,10 @@ describe("one socket, many rooms", () => {
     expect([...(a?.peers.keys() ?? [])]).toEqual(["p1"]);
     expect([...(b?.peers.keys() ?? [])]).toEqual(["p2"]);
     expect([a?.occupancy, b?.occupancy]).toEqual([2, 41]);
+    // Between the relay's counts, joins and leaves keep it.
+    deliver(socket, { type: "leave", room: "a", peer: { id: "p1", name: "bob" } });
+    deliver(socket, { type: "join", room: "b", peer: { id: "p3", name: "di" } });
+    expect([a?.occupancy, b?.occupancy]).toEqual([1, 42]);
   });
 
   it("acks per room: the same id in two rooms settles each with its own ack", async () => {
