@@ -14,6 +14,12 @@ function workerd(
   };
 }
 
+const HUBS = {
+  ADMIN_TOKEN: "test-admin-token",
+  HUB_COUNT: "1",
+  ROOMS_PER_CONNECTION: "3",
+  HISTORY_SIZE: "20",
+};
 const WEBHOOKS = { WEBHOOK_URL: "http://hooks.test/relay", WEBHOOK_SECRET: "test-webhook-secret" };
 
 export default defineConfig({
@@ -49,6 +55,10 @@ export default defineConfig({
         SHARD_AT_SESSIONS: "8",
         SHARDS_BY_LOAD: "2",
       }),
+      // Many rooms on one connection (src/hubs/): one hub, so a test's connections share it,
+      // a cap of 3 rooms and a history short enough to outrun; rooms in one object and sharded.
+      workerd("workerd-hubs", ["test/hubs/*.test.ts"], HUBS),
+      workerd("workerd-hubs-sharded", ["test/hubs/*.test.ts"], { ...HUBS, SHARD_COUNT: "3" }),
       // JWT auth and an Origin allow-list on; no ADMIN_TOKEN configured.
       workerd("workerd-auth", ["test/auth/*.test.ts", "test/documents/auth/*.test.ts"], {
         AUTH_SECRET: "test-auth-secret",

@@ -64,6 +64,32 @@ export function readShardLimits(env: Vars): ShardLimits {
   };
 }
 
+/** Multiplexed connections (src/hubs/, docs/multiplex.md). */
+export type HubLimits = {
+  /** Hubs the connections are spread over, by client id. */
+  hubCount: number;
+  /** Rooms one connection may be subscribed to at once. */
+  roomsPerConnection: number;
+};
+
+export const DEFAULT_HUB_LIMITS: HubLimits = {
+  // A broadcast costs one call per hub holding members of the room: 8 keeps a
+  // room of 50 at most 8 calls, and 8 one-threaded hubs carry ~40,000 clients
+  // at the ~5,000 sockets a process kept up with here (docs/multiplex.md).
+  hubCount: 8,
+  // Subscriptions live in the socket's attachment (16 KiB): 64 of the longest
+  // room names fit with room to spare; Centrifugo allows 128, Ably 200.
+  roomsPerConnection: 64,
+};
+
+export function readHubLimits(env: Vars): HubLimits {
+  const d = DEFAULT_HUB_LIMITS;
+  return {
+    hubCount: number(env, "HUB_COUNT", 1, d.hubCount),
+    roomsPerConnection: number(env, "ROOMS_PER_CONNECTION", 1, d.roomsPerConnection),
+  };
+}
+
 /** A Worker's env, whose `[vars]` are read by name. */
 export type Vars = object;
 

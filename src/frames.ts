@@ -30,6 +30,40 @@ export type PresenceFrame = { type: "presence"; state: Json; id?: string };
 export type RefreshFrame = { type: "refresh"; token: string; id?: string };
 export type ClientFrame = BroadcastFrame | DirectFrame | PresenceFrame | RefreshFrame;
 
+// ---- many rooms on one connection (`GET /ws`, docs/protocol.md) -----------
+
+/**
+ * Joins `room` on a multiplexed connection: `token` is this room's grant,
+ * `since` and `epoch` resume it. Answered by the room's welcome, or an error
+ * naming the room. A subscribe to a room already subscribed is ignored.
+ */
+export type SubscribeFrame = {
+  type: "subscribe";
+  room: string;
+  since?: number;
+  epoch?: string;
+  token?: string;
+};
+/** Leaves `room`; answered by `unsubscribed` with code 1000. */
+export type UnsubscribeFrame = { type: "unsubscribe"; room: string };
+/** What a multiplexed connection sends: a room frame naming its room, or a (un)subscribe. */
+export type HubClientFrame = (ClientFrame & { room: string }) | SubscribeFrame | UnsubscribeFrame;
+
+/**
+ * A subscription ended while the connection goes on. `code` is what a
+ * single-room socket would have closed with: 1000 answers an unsubscribe,
+ * `CLOSE_CODES` end it for a reason of trust, 1012, 1013 and 4000 ask for a
+ * resubscribe with `since`.
+ */
+export type UnsubscribedFrame = {
+  type: "unsubscribed";
+  room: string;
+  code: number;
+  reason: string;
+};
+/** What a multiplexed connection receives: every frame of a room with its room's name, and `unsubscribed`. */
+export type HubServerFrame = (ServerFrame & { room: string }) | UnsubscribedFrame;
+
 // ---- server to client ----------------------------------------------------
 
 /** Why a resume could not replay what was missed. */
@@ -156,11 +190,21 @@ export type FrameErrorCode =
   /** A refresh was refused: a bad token, or one for another user. The session goes on until its expiry. */
   | "unauthorized"
   /** The session's token expired: nothing but a refresh is accepted until it closes. */
-  | "expired";
+  | "expired"
+  /** On a multiplexed connection: a frame for a room it has not subscribed to. */
+  | "not_subscribed"
+  /** On a multiplexed connection: a subscribe past its cap of rooms. */
+  | "too_many_rooms"
+  /** On a multiplexed connection, a refused subscribe (the codes an upgrade answers with). */
+  | "bad_room"
+  | "banned"
+  | "room_full"
+  | "too_many_connections"
+  | "internal";
 
 /** Codes of refused HTTP requests; the server API also answers with frame codes. */
 export type HttpErrorCode =
-  | Exclude<FrameErrorCode, "rate_limited" | "expired">
+  | Exclude<FrameErrorCode, "rate_limited" | "expired" | "not_subscribed" | "too_many_rooms">
   | "bad_room"
   | "bad_name"
   | "bad_client"

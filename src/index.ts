@@ -6,6 +6,6 @@
  */
 import { relay } from "./server";
 
-export { Directory, Document, Room, Shard } from "./server";
+export { Directory, Document, Hub, Room, Shard } from "./server";
 
 export default relay<Env>({ rooms: (env) => env.ROOMS, documents: (env) => env.DOCS });

@@ -17,7 +17,20 @@ import { MAX_BATCH_FRAMES, utf8Length } from "./protocol";
 /** The byte cap of one coalesced frame; a single larger frame goes alone. */
 export const MAX_BATCH_BYTES = 65536;
 
-export class Outlet {
+/**
+ * Where a session's frames go: a socket's outlet, or one room's share of a
+ * multiplexed socket (src/hubs/channel.ts). Replays and sends see only this.
+ */
+export interface Sink {
+  readonly batched: boolean;
+  /** A live frame: sent now, or held while a replay runs; `bytes` when already measured. */
+  send(frame: string, bytes?: number): void;
+  hold(): void;
+  replayed(frame: string): void;
+  release(): void;
+}
+
+export class Outlet implements Sink {
   private pending: string[] = [];
   private pendingBytes = 0;
   /** Live frames waiting for a replay to finish; undefined when live. */
@@ -102,7 +115,7 @@ export class Outlet {
  * Sends one frame to each session `skip` lets through, measuring its bytes
  * once for every batching receiver rather than once each.
  */
-export function sendEach<S extends { outlet: Outlet }>(
+export function sendEach<S extends { outlet: Sink }>(
   sessions: Iterable<S>,
   text: string,
   skip: (session: S) => boolean,

@@ -5,7 +5,16 @@
  * See docs/protocol.md for the reference a client author reads.
  */
 import * as v from "valibot";
-import type { ClientFrame, FrameErrorCode, HttpErrorCode, Json, ServerFrame } from "./frames";
+import type {
+  ClientFrame,
+  FrameErrorCode,
+  HttpErrorCode,
+  HubClientFrame,
+  Json,
+  ServerFrame,
+  SubscribeFrame,
+  UnsubscribeFrame,
+} from "./frames";
 
 export type * from "./frames";
 export { CLOSE_CODES, NDJSON_PROTOCOL } from "./frames";
@@ -43,6 +52,21 @@ const ClientFrameSchema: v.GenericSchema<unknown, ClientFrame> = v.variant("type
     id: v.optional(MessageId),
   }),
 ]);
+
+/** A multiplexed connection's subscribe and unsubscribe (the room name is checked first). */
+const HubControlSchema: v.GenericSchema<unknown, SubscribeFrame | UnsubscribeFrame> = v.variant(
+  "type",
+  [
+    v.object({
+      type: v.literal("subscribe"),
+      room: v.string(),
+      since: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0))),
+      epoch: v.optional(v.pipe(v.string(), v.maxLength(64))),
+      token: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_TOKEN_CHARS))),
+    }),
+    v.object({ type: v.literal("unsubscribe"), room: v.string() }),
+  ],
+);
 
 /** The largest presence state, serialized; it lives in the socket's attachment (16 KiB in all). */
 export const MAX_PRESENCE_BYTES = 2048;
@@ -84,15 +108,12 @@ export type Parsed = { ok: true; frame: ClientFrame } | { ok: false; error: Prot
 /** Client frames one batch may carry on an `edge-relay.ndjson` socket; also the outgoing cap. */
 export const MAX_BATCH_FRAMES = 100;
 
+/** A failed parse: the error to answer with. */
+type Failed = { ok: false; error: ProtocolError };
+
 /** Turns one raw WebSocket frame into a typed client frame or a protocol error. */
 export function parseClientFrame(raw: string | ArrayBuffer, maxBytes: number): Parsed {
-  const bytes = typeof raw === "string" ? utf8Length(raw) : raw.byteLength;
-  if (typeof raw !== "string") {
-    return bytes > maxBytes
-      ? oversized(bytes, maxBytes)
-      : fail("bad_message", "binary frames are not accepted; send JSON text");
-  }
-  return bytes > maxBytes ? oversized(bytes, maxBytes, raw) : parseText(raw);
+  return parseOne(raw, maxBytes, parseText);
 }
 
 /**
@@ -101,18 +122,56 @@ export function parseClientFrame(raw: string | ArrayBuffer, maxBytes: number): P
  * the whole frame's; lines past `MAX_BATCH_FRAMES` are refused one by one.
  */
 export function parseClientBatch(raw: string | ArrayBuffer, maxBytes: number): Parsed[] {
-  if (typeof raw !== "string" || !raw.includes("\n")) return [parseClientFrame(raw, maxBytes)];
-  const lines = raw.split("\n").filter((line) => line !== "");
+  return parseBatch(raw, maxBytes, parseText);
+}
+
+/** A frame of a multiplexed connection (`GET /ws`); an error names the frame's room when it had one. */
+export type HubParsed =
+  | { ok: true; frame: HubClientFrame; text: string }
+  | { ok: false; error: ProtocolError & { room?: string } };
+
+/** The frames of one multiplexed connection's WebSocket frame, one result per line, as `parseClientBatch`. */
+export function parseHubFrames(
+  raw: string | ArrayBuffer,
+  maxBytes: number,
+  batched: boolean,
+): HubParsed[] {
+  return batched
+    ? parseBatch(raw, maxBytes, parseHubText)
+    : [parseOne(raw, maxBytes, parseHubText)];
+}
+
+function parseOne<P>(
+  raw: string | ArrayBuffer,
+  maxBytes: number,
+  line: (text: string) => P | Failed,
+) {
+  const bytes = typeof raw === "string" ? utf8Length(raw) : raw.byteLength;
+  if (typeof raw !== "string") {
+    return bytes > maxBytes
+      ? oversized(bytes, maxBytes)
+      : fail("bad_message", "binary frames are not accepted; send JSON text");
+  }
+  return bytes > maxBytes ? oversized(bytes, maxBytes, raw) : line(raw);
+}
+
+function parseBatch<P>(
+  raw: string | ArrayBuffer,
+  maxBytes: number,
+  line: (text: string) => P | Failed,
+): (P | Failed)[] {
+  if (typeof raw !== "string" || !raw.includes("\n")) return [parseOne(raw, maxBytes, line)];
+  const lines = raw.split("\n").filter((text) => text !== "");
   if (lines.length === 0) return [fail("bad_json", "frame holds only empty lines")];
   const bytes = utf8Length(raw);
-  if (bytes > maxBytes) return lines.map((line) => oversized(bytes, maxBytes, line));
-  return lines.map((line, index) =>
+  if (bytes > maxBytes) return lines.map((text) => oversized(bytes, maxBytes, text));
+  return lines.map((text, index) =>
     index < MAX_BATCH_FRAMES
-      ? parseText(line)
+      ? line(text)
       : fail(
           "too_large",
           `a frame carries at most ${MAX_BATCH_FRAMES} frames`,
-          idOf(parseJson(line)),
+          idOf(parseJson(text)),
         ),
   );
 }
@@ -121,7 +180,7 @@ export function parseClientBatch(raw: string | ArrayBuffer, maxBytes: number): P
  * A frame over the limit, answered with the id of `text` when it has one.
  * Reading the id of a far larger frame would cost more than it deserves.
  */
-function oversized(bytes: number, maxBytes: number, text?: string): Parsed {
+function oversized(bytes: number, maxBytes: number, text?: string): Failed {
   const message = `frame is ${bytes} bytes; the limit is ${maxBytes}`;
   const readId = text !== undefined && bytes <= 4 * maxBytes;
   return fail("too_large", message, readId ? idOf(parseJson(text)) : undefined);
@@ -131,9 +190,39 @@ function oversized(bytes: number, maxBytes: number, text?: string): Parsed {
 function parseText(text: string): Parsed {
   const json = parseJson(text);
   if (!json.ok) return fail("bad_json", "frame is not valid JSON");
-  const result = v.safeParse(ClientFrameSchema, json.value);
+  return checkFrame(json.value, idOf(json));
+}
+
+function checkFrame(value: unknown, id: string | undefined): Parsed {
+  const result = v.safeParse(ClientFrameSchema, value);
   if (result.success) return { ok: true, frame: result.output };
-  return fail("bad_message", describe(result.issues[0]), idOf(json));
+  return fail("bad_message", describe(result.issues[0]), id);
+}
+
+/** One line of a multiplexed connection: a (un)subscribe, or a room frame naming its room. */
+function parseHubText(text: string): HubParsed {
+  const json = parseJson(text);
+  if (!json.ok) return fail("bad_json", "frame is not valid JSON");
+  const id = idOf(json);
+  const room = roomOf(json.value);
+  if (room === undefined)
+    return fail("bad_message", 'name the frame\'s room: "room": "<name>"', id);
+  const named = (parsed: Failed) => ({ ok: false as const, error: { ...parsed.error, room } });
+  const type = (json.value as { type?: unknown }).type;
+  if (type === "subscribe" || type === "unsubscribe") {
+    if (!SAFE_NAME.test(room)) return named(fail("bad_room", `room names are ${SAFE_NAME_RULE}`));
+    const result = v.safeParse(HubControlSchema, json.value);
+    if (!result.success) return named(fail("bad_message", describe(result.issues[0])));
+    return { ok: true, frame: result.output, text };
+  }
+  const parsed = checkFrame(json.value, id);
+  return parsed.ok ? { ok: true, frame: { ...parsed.frame, room }, text } : named(parsed);
+}
+
+function roomOf(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { room } = value as { room?: unknown };
+  return typeof room === "string" ? room : undefined;
 }
 
 /** Parses a server API publish body, with the same error codes as frames. */
@@ -181,7 +270,7 @@ export function tryEncode(frame: ServerFrame): string | ProtocolError {
   }
 }
 
-function fail(code: FrameErrorCode, message: string, id?: string): Parsed {
+function fail(code: FrameErrorCode, message: string, id?: string): Failed {
   return { ok: false, error: id === undefined ? { code, message } : { code, message, id } };
 }
 

@@ -11,12 +11,15 @@ import { type Context, Hono } from "hono";
 import { clientAddress, spendUpgrade } from "./address";
 import { adminRoutes } from "./admin";
 import { checkOrigin, checkToken, type Identity, isRefusal, type Refusal } from "./auth";
-import { connect, shardName } from "./big-rooms/layout";
+import { hubName } from "./big-rooms/holders";
+import { connect, shardName, shardOf } from "./big-rooms/layout";
 import type { Shard } from "./big-rooms/shard";
-import { allowedOrigins, read, readShardLimits, secret } from "./config";
+import { allowedOrigins, read, readHubLimits, readShardLimits, secret } from "./config";
 import type { Document } from "./documents/document";
 import { documentRoutes } from "./documents/routes";
 import { type Hello, toRoom } from "./hello";
+import { decideSubscriptionsWith } from "./hubs/grants";
+import type { Hub } from "./hubs/hub";
 import { log } from "./log";
 import type { Directory } from "./observe/directory";
 import { observerRoutes } from "./observe/observer-routes";
@@ -56,6 +59,11 @@ export type RelayOptions<
    * (docs/large-rooms.md). Default: the `SHARDS` binding, if the Worker has one.
    */
   shards?: (env: E) => DurableObjectNamespace<Shard<E>> | undefined;
+  /**
+   * The namespace of the `Hub` class, for connections that carry many rooms
+   * (`GET /ws`, docs/multiplex.md). Default: the `HUBS` binding, if the Worker has one.
+   */
+  hubs?: (env: E) => DurableObjectNamespace<Hub<E>> | undefined;
   /** The namespace of the `Document` class (or a subclass), to serve Yjs documents under `/docs`. */
   documents?: (env: E) => DurableObjectNamespace<D>;
 };
@@ -82,21 +90,48 @@ export function relay<
   const shards =
     options.shards ??
     ((env: E) => read(env, "SHARDS") as DurableObjectNamespace<Shard<E>> | undefined);
+  const hubs =
+    options.hubs ?? ((env: E) => read(env, "HUBS") as DurableObjectNamespace<Hub<E>> | undefined);
+  // The hubs in this isolate decide each subscription with the same `authorize`.
+  decideSubscriptionsWith(authorize as Parameters<typeof decideSubscriptionsWith>[0]);
   const app = new Hono<{ Bindings: E }>();
 
   app.get("/health", (c) => c.json({ ok: true }));
 
-  app.get("/rooms/:room/ws", async (c) => {
-    const hello = readHello(c);
-    if (isRefusal(hello)) return refuse(c.req.param("room"), hello);
+  /** An upgrade's checks before `authorize`: it is one (426), from an allowed origin (403). */
+  const upgradeRefusal = (c: Context<{ Bindings: E }>): Refusal | undefined => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      return refuse(
-        hello.room,
-        refusal(426, "upgrade_required", "this route expects a WebSocket upgrade"),
-      );
+      return refusal(426, "upgrade_required", "this route expects a WebSocket upgrade");
     }
-    const origin = checkOrigin(c.req.header("origin"), origins(c.env));
-    if (origin) return refuse(hello.room, origin);
+    return checkOrigin(c.req.header("origin"), origins(c.env));
+  };
+  /** Spends one of the client address's upgrades; a refusal past the budget (429). */
+  const spend = async (c: Context<{ Bindings: E }>, address: string | undefined) => {
+    if (await spendUpgrade(upgrades(c.env), address)) return undefined;
+    return refusal(429, "too_many_upgrades", "too many upgrades from this address; retry later");
+  };
+
+  // One connection for many rooms: no room and no grant here, each subscribe brings its own.
+  app.get("/ws", async (c) => {
+    const hubSpace = hubs(c.env);
+    if (!hubSpace) return refuse(undefined, refusal(404, "not_found", "this relay has no hubs"));
+    const hello = readHello(c, undefined);
+    if (isRefusal(hello)) return refuse(undefined, hello);
+    const early = upgradeRefusal(c);
+    if (early) return refuse(undefined, early);
+    hello.address = clientAddress(c.req.header("cf-connecting-ip"));
+    const spent = await spend(c, hello.address);
+    if (spent) return refuse(undefined, spent);
+    // The same client id lands on the same hub, whose ring then serves its resumes.
+    const index = shardOf(hello.client, readHubLimits(c.env).hubCount);
+    return hubSpace.getByName(hubName(index)).fetch(toRoom(hello, c.req.raw));
+  });
+
+  app.get("/rooms/:room/ws", async (c) => {
+    const hello = readHello(c, c.req.param("room") ?? "");
+    if (isRefusal(hello)) return refuse(c.req.param("room"), hello);
+    const early = upgradeRefusal(c);
+    if (early) return refuse(hello.room, early);
     const identity = await authorize(c.req.raw, c.env, hello.room);
     if (identity instanceof Response) {
       log("refused", { room: hello.room, code: "authorize", status: identity.status });
@@ -108,12 +143,8 @@ export function relay<
       hello.expires = identity.expires;
     }
     const address = clientAddress(c.req.header("cf-connecting-ip"));
-    if (!(await spendUpgrade(upgrades(c.env), address))) {
-      return refuse(
-        hello.room,
-        refusal(429, "too_many_upgrades", "too many upgrades from this address; retry later"),
-      );
-    }
+    const spent = await spend(c, address);
+    if (spent) return refuse(hello.room, spent);
     // A known user is accountable; only anonymous sessions count per address.
     if (hello.user === undefined) hello.address = address;
     const forwarded = toRoom(hello, c.req.raw);
@@ -176,10 +207,12 @@ export function jwt<E extends object>(
   };
 }
 
-/** Validates the upgrade's room and query; Hono hands back decoded values. */
-function readHello<E extends object>(c: Context<{ Bindings: E }>): Hello | Refusal {
-  const room = c.req.param("room") ?? "";
-  if (!SAFE_NAME.test(room)) {
+/** Validates the upgrade's room (none for a hub's connection) and query; Hono hands back decoded values. */
+function readHello<E extends object>(
+  c: Context<{ Bindings: E }>,
+  room: string | undefined,
+): Hello | Refusal {
+  if (room !== undefined && !SAFE_NAME.test(room)) {
     return refusal(400, "bad_room", `room names are ${SAFE_NAME_RULE}`);
   }
   const name = c.req.query("name") ?? "";
@@ -195,7 +228,13 @@ function readHello<E extends object>(c: Context<{ Bindings: E }>): Hello | Refus
     return refusal(400, "bad_resume", "since must be a non-negative integer");
   }
   const epoch = c.req.query("epoch");
-  return { room, name, client, since: since === undefined ? undefined : Number(since), epoch };
+  return {
+    room: room ?? "",
+    name,
+    client,
+    since: since === undefined ? undefined : Number(since),
+    epoch,
+  };
 }
 
 function refusal(status: number, code: HttpErrorCode, message: string): Refusal {

@@ -7,7 +7,7 @@
  */
 import type { Stored } from "./history";
 import { log } from "./log";
-import type { Outlet } from "./outlet";
+import type { Sink } from "./outlet";
 
 /** Where a replay reads what was missed. */
 export type ReplaySource = {
@@ -18,14 +18,14 @@ export type ReplaySource = {
 };
 
 /** A session as a replay sees it. */
-export type Resumer = { peer: { id: string }; outlet: Outlet; replay?: Replay };
+export type Resumer = { peer: { id: string }; outlet: Sink; replay?: Replay };
 
 export class Replay {
   constructor(
     /** The last seq this session has been sent. */
     public cursor: number,
     private readonly session: string,
-    private readonly outlet: Outlet,
+    private readonly outlet: Sink,
   ) {
     outlet.hold();
   }

@@ -11,6 +11,7 @@ import { DurableObject } from "cloudflare:workers";
 import { checkToken, isRefusal, type Refusal } from "./auth";
 import { type Ban, Bans, bannedMessage } from "./bans";
 import { Fanout, type Remote, type ShardStub } from "./big-rooms/fanout";
+import { hubName, hubOf } from "./big-rooms/holders";
 import { Layout, SHARDS_HEADER, shardName } from "./big-rooms/layout";
 import { Faults } from "./big-rooms/link";
 import type { Joiner, LogRow, UpBatch, UpResult } from "./big-rooms/wire";
@@ -107,6 +108,11 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
    * without one, a room never shards. Default: the `SHARDS` binding.
    */
   static shards: (env: never, index: number) => unknown = (env: object) => read(env, "SHARDS");
+  /**
+   * The namespace of the hubs that carry many rooms on one connection
+   * (docs/multiplex.md). Default: the `HUBS` binding.
+   */
+  static hubs: (env: never) => unknown = (env: object) => read(env, "HUBS");
 
   private readonly sessions = new Map<string, Session>();
   /** The same sessions by socket, so a frame finds its sender without reading the attachment. */
@@ -141,11 +147,21 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     this.turn = new Turn((end) => this.log.whenStored(end));
     const shards = (this.constructor as typeof Room).shards as (env: E, index: number) => unknown;
     const namespace = (index: number) => shards(env, index) as DurableObjectNamespace | undefined;
-    const shardStub = (index: number) =>
-      namespace(index)?.getByName(shardName(this.roomName, index)) as unknown as ShardStub;
+    const hubs = (this.constructor as typeof Room).hubs as (env: E) => unknown;
+    const holderStub = (holder: number) => {
+      const hub = hubOf(holder);
+      if (hub === undefined) return namespace(holder)?.getByName(shardName(this.roomName, holder));
+      return (hubs(env) as DurableObjectNamespace | undefined)?.getByName(hubName(hub));
+    };
     const faults = Faults.parse(read(env, "LINK_FAULTS"));
     const endOfTurn = (run: () => void) => setTimeout(() => this.log.whenStored(run), 0);
-    this.fanout = new Fanout(ctx.storage.sql, shardStub, faults, endOfTurn);
+    this.fanout = new Fanout(
+      ctx.storage.sql,
+      (holder) => holderStub(holder) as unknown as ShardStub,
+      faults,
+      endOfTurn,
+      () => this.roomName,
+    );
     this.layout = new Layout(ctx.storage.sql, readShardLimits(env), namespace(0) !== undefined);
     this.occupancy = new Occupancy(
       () => this.headcount,
@@ -628,15 +644,23 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     epoch: string | null;
     mode: "single" | "sharded";
     shards: { index: number; sessions: number }[];
+    hubs: { index: number; sessions: number }[];
   }> {
     const peers = [...this.members()].map((member) => member.peer);
+    const holders = this.fanout.shards;
+    const shards = holders.filter(({ index }) => hubOf(index) === undefined);
+    const hubs = holders.flatMap(({ index, sessions }) => {
+      const hub = hubOf(index);
+      return hub === undefined ? [] : [{ index: hub, sessions }];
+    });
     return {
       connections: peers.length,
       peers,
       seq: this.log.seq,
       epoch: this.log.epoch,
-      mode: this.layout.shards > 0 || this.fanout.members.size > 0 ? "sharded" : "single",
-      shards: this.fanout.shards,
+      mode: this.layout.shards > 0 || shards.length > 0 ? "sharded" : "single",
+      shards,
+      hubs,
     };
   }
 

@@ -23,6 +23,7 @@ export { Document } from "./documents/document";
 export type { RefreshVerdict } from "./expiry";
 export type * from "./frames";
 export { type Message, type MessageVerdict, Rejection, type RejectionCode } from "./hooks";
+export { Hub } from "./hubs/hub";
 export { Directory } from "./observe/directory";
 export { type Authorize, jwt, type RelayOptions, relay } from "./relay";
 export { Room } from "./room";

@@ -252,6 +252,10 @@ describe("GET /rooms/:room/history", () => {
 
 /** What the description says of the room's layout: one shard holds everyone here. */
 function layout(sessions: number) {
-  if (!SHARDED) return { mode: "single", shards: [] };
-  return { mode: "sharded", shards: sessions ? [{ index: expect.any(Number), sessions }] : [] };
+  if (!SHARDED) return { mode: "single", shards: [], hubs: [] };
+  return {
+    mode: "sharded",
+    shards: sessions ? [{ index: expect.any(Number), sessions }] : [],
+    hubs: [],
+  };
 }

@@ -1,5 +1,6 @@
 /**
- * The room's side of its shards: who is in the room through which shard (kept
+ * The room's side of its remote sessions, on shards and hubs alike (both are
+ * "shards" here, numbered as holders.ts says): who is in the room through which holder (kept
  * in the room's SQLite, so an evicted room wakes knowing its members), one
  * downlink per shard, and the bookkeeping that makes a shard's retried or
  * doubled uplink calls act once.
@@ -65,6 +66,8 @@ export class Fanout {
     private readonly faults: Faults | undefined,
     /** When a turn's items are all queued: the room's turn ends after its log's commit. */
     private readonly schedule: (run: () => void) => void,
+    /** The room's name, which every downlink batch carries. */
+    private readonly room: () => string,
   ) {
     const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE name = 'relay_members'").toArray();
     if (exists.length === 0) return;
@@ -196,7 +199,8 @@ export class Fanout {
             this.lagged.set(shard, batch.seq);
           }
           const lagged = this.lagged.has(shard) ? (true as const) : undefined;
-          return this.shard(shard).downlink({ life: this.life, lagged, ...batch });
+          const room = this.room();
+          return this.shard(shard).downlink({ room, shard, life: this.life, lagged, ...batch });
         },
         delivered: (batch) => {
           if (this.lagged.get(shard) === batch.seq) this.lagged.delete(shard);

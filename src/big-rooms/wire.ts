@@ -1,5 +1,5 @@
 /**
- * What a room and its shards say to each other: one batch type per direction
+ * What a room and its holders (shards and hubs) say to each other: one batch type per direction
  * of a link, both plain data so RPC can clone them. Client data travels as
  * JSON text, never as nested objects: structured clone overflows on data
  * nested a few thousand deep, which a client may legally send.
@@ -38,6 +38,7 @@ export type Up =
 export type UpBatch = {
   /** The room's name: a room reached by ID alone (a local dev registry's proxy) has none of its own. */
   room: string;
+  /** Which holder sends: a shard's index, or a hub's number (holders.ts). */
   shard: number;
   /** Which life of the shard sends: a new one means the old one's sessions are gone. */
   life: string;
@@ -63,6 +64,10 @@ export type Down =
   | { kind: "close"; to: string; code: number; reason: string };
 
 export type DownBatch = {
+  /** The room that sends, so a hub knows which of its rooms this is, and a woken shard its room. */
+  room: string;
+  /** The holder it is for, as the room numbers it (holders.ts). */
+  shard: number;
   life: string;
   seq: number;
   /** The queue overflowed and was dropped: the shard's sessions must resume. */

@@ -27,7 +27,13 @@ describe("a shard that falls behind", () => {
       },
     };
     await runInDurableObject(env.ROOMS.getByName(room), async (_instance, state) => {
-      const fanout = new Fanout(state.storage.sql, () => shard, undefined, queueMicrotask);
+      const fanout = new Fanout(
+        state.storage.sql,
+        () => shard,
+        undefined,
+        queueMicrotask,
+        () => room,
+      );
       fanout.add({ peer: { id: "p", name: "p" }, scope: "s" }, 0, false);
       fanout.broadcast(1, "x", "first");
       await new Promise((resolve) => setTimeout(resolve, 0));
@@ -49,7 +55,7 @@ describe("a shard that falls behind", () => {
     ada.client.send({ type: "broadcast", data: "hi", id: "1" });
     await bob.client.next("message");
     const shard = env.SHARDS.getByName(shardName(room, 1));
-    await shard.downlink({ life: "another", seq: 1, lagged: true, items: [] });
+    await shard.downlink({ room, shard: 1, life: "another", seq: 1, lagged: true, items: [] });
     await bob.client.until(() => bob.client.closed !== undefined, "bob's close");
     expect(bob.client.closed?.code).toBe(1013);
     const back = await joinOn(room, 1, "bob", { since: 1, epoch: bob.welcome.epoch });

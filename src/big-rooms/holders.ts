@@ -1,0 +1,27 @@
+/**
+ * Who holds a room's remote sessions, numbered as the room's members table
+ * and links number them: shard i of a big room is i (0, 1, …), hub i is
+ * -1 - i. One number space lets the room keep one table of members and one
+ * downlink per holder for both, so to a room shards and hubs are one thing.
+ */
+
+/** The holder number of hub `index`. */
+export function hubHolder(index: number): number {
+  return -1 - index;
+}
+
+/** The hub a holder number names, or undefined for a shard. */
+export function hubOf(holder: number): number | undefined {
+  return holder < 0 ? -1 - holder : undefined;
+}
+
+/** The name of hub `index`'s Durable Object. */
+export function hubName(index: number): string {
+  return `hub-${index}`;
+}
+
+/** The index a hub's name says; 0 for a name not made by `hubName`. */
+export function parseHubName(name: string | undefined): number {
+  const index = Number(name?.slice("hub-".length));
+  return Number.isSafeInteger(index) && index >= 0 ? index : 0;
+}
