@@ -2,7 +2,7 @@
  * Frames sent with an id and not yet acknowledged. They stay here across
  * reconnects and are resent with the same id, which the relay deduplicates.
  */
-import type { AckFrame, HubErrorCode } from "../src/frames";
+import type { AckFrame, FrameErrorCode } from "../src/frames";
 
 /** What an ack tells the sender: the broadcast's `seq`, and whether it was a repeat. */
 export type Ack = Omit<AckFrame, "type" | "id">;
@@ -14,7 +14,7 @@ export type Ack = Omit<AckFrame, "type" | "id">;
  * could not be had or was refused; the client tries again with backoff).
  */
 export type RelayErrorCode =
-  | HubErrorCode
+  | FrameErrorCode
   | "timeout"
   | "closed"
   | "connect_failed"

@@ -7,8 +7,8 @@
  */
 import {
   CLOSE_CODES,
-  type HubErrorCode,
-  type HubErrorFrame,
+  type ErrorFrame,
+  type FrameErrorCode,
   type Json,
   type Peer,
   type ServerFrame,
@@ -38,15 +38,19 @@ export interface RoomHost {
  */
 type Phase = "waiting" | "subscribing" | "live" | "retrying" | "closed";
 
-/** Refusals of a subscribe that may pass later; every other refusal is final. */
-const RETRIED: ReadonlySet<HubErrorCode> = new Set([
+/**
+ * Refusals of a subscribe that may pass later (a subscribe past the
+ * connection's rate budget among them); every other refusal is final.
+ */
+const RETRIED: ReadonlySet<FrameErrorCode> = new Set([
   "room_full",
   "too_many_connections",
   "internal",
+  "rate_limited",
 ]);
 
-/** A room frame as the handle gets it, its welcome and errors apart. */
-type RoomFrame = Exclude<ServerFrame, WelcomeFrame | { type: "error" }> | HubErrorFrame;
+/** A room frame as the handle gets it: any but its welcome. */
+type RoomFrame = Exclude<ServerFrame, WelcomeFrame>;
 
 export class RoomHandle extends Emitter<ClientEvents> {
   private readonly session: RoomSession;
@@ -230,7 +234,7 @@ export class RoomHandle extends Emitter<ClientEvents> {
     this.setStatus({ state: "closed", attempt: this.retries });
   }
 
-  private refused(frame: HubErrorFrame): void {
+  private refused(frame: ErrorFrame): void {
     this.emit("error", new RelayError(frame.code, frame.message));
     if (this.phase !== "subscribing") return;
     if (RETRIED.has(frame.code)) this.retry();

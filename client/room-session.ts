@@ -4,15 +4,7 @@
  * token refresher. `RelayClient` has one on its own socket; `RelayRooms` has
  * one per room on a shared socket, where every frame names its room.
  */
-import type {
-  ClientFrame,
-  ErrorFrame,
-  HubErrorFrame,
-  Json,
-  Peer,
-  ServerFrame,
-  WelcomeFrame,
-} from "../src/frames";
+import type { ClientFrame, ErrorFrame, Json, Peer, ServerFrame, WelcomeFrame } from "../src/frames";
 import type { BackoffOptions } from "./backoff";
 import { randomId } from "./ids";
 import { type Ack, Outbox, RelayError } from "./outbox";
@@ -110,7 +102,7 @@ export class RoomSession {
   }
 
   /** One of the room's frames other than its welcome. */
-  handle(frame: Exclude<ServerFrame, WelcomeFrame | ErrorFrame> | HubErrorFrame): void {
+  handle(frame: Exclude<ServerFrame, WelcomeFrame>): void {
     const { emit } = this.options;
     switch (frame.type) {
       case "join":
@@ -188,7 +180,7 @@ export class RoomSession {
     if (shown) this.options.emit("leave", peer);
   }
 
-  private error(frame: HubErrorFrame): void {
+  private error(frame: ErrorFrame): void {
     const { id } = frame;
     if (id !== undefined && this.refresher?.refused(id, frame.message)) return;
     // Sent after the token expired, or as the subscription ended: it goes again after the next welcome.

@@ -119,63 +119,6 @@ export type ServerFrame =
   | AckFrame
   | ErrorFrame;
 
-// ---- multiplexed connections (GET /ws, a hub) -------------------------------
-
-/**
- * Joins `room` on a multiplexed socket. `token` is this room's grant,
- * checked as an upgrade's `?token=` is; `since`/`epoch` resume as on an upgrade.
- * A subscribe of a room already subscribed (or pending) is ignored.
- */
-export type SubscribeFrame = {
-  type: "subscribe";
-  room: string;
-  since?: number;
-  epoch?: string;
-  token?: string;
-};
-/** Leaves `room`; answered `unsubscribed` with code 1000. */
-export type UnsubscribeFrame = { type: "unsubscribe"; room: string };
-/** What a multiplexed socket sends: subscriptions, and room frames naming their room. */
-export type HubClientFrame = SubscribeFrame | UnsubscribeFrame | (ClientFrame & { room: string });
-
-/**
- * A subscription ended, the socket and other rooms untouched. `code` is what a
- * single-room socket would have been closed with: 1000 answers an unsubscribe;
- * 4001 expired (resubscribe with a fresh token); 4403 and 4410 are final;
- * 1012, 1013 and 4000 mean resubscribe with `since`/`epoch`.
- */
-export type UnsubscribedFrame = { type: "unsubscribed"; room: string; code: number; reason: string };
-
-/**
- * Error codes on a multiplexed socket: a room's own, a refused subscribe
- * (`unauthorized`, `forbidden`, `banned` are final; `room_full`,
- * `too_many_connections`, `internal` may be retried with backoff; `bad_room`,
- * `too_many_rooms`), and `not_subscribed` for a frame naming a room the socket is not in.
- */
-export type HubErrorCode =
-  | FrameErrorCode
-  | "not_subscribed"
-  | "bad_room"
-  | "too_many_rooms"
-  | "forbidden"
-  | "banned"
-  | "room_full"
-  | "too_many_connections"
-  | "internal";
-/** An error on a multiplexed socket; `room` is absent for frames that named none (or were not JSON). */
-export type HubErrorFrame = {
-  type: "error";
-  room?: string;
-  code: HubErrorCode;
-  message: string;
-  id?: string;
-};
-/** What a multiplexed socket receives: every room frame with its room, errors, and ended subscriptions. */
-export type HubServerFrame =
-  | (Exclude<ServerFrame, ErrorFrame> & { room: string })
-  | HubErrorFrame
-  | UnsubscribedFrame;
-
 // ---- errors ----------------------------------------------------------------
 
 /** Codes of error frames; the connection stays open after each. */

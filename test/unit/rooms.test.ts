@@ -302,7 +302,7 @@ describe("a room the relay refuses or ends", () => {
     expect(subscribes(FakeSocket.last).map((f) => f.room)).toEqual(["a", "c"]);
   });
 
-  it("a subscribe refused for now (room_full) is tried again with backoff, for that room only", async () => {
+  it("a subscribe refused for now (room_full, rate_limited) is tried again with backoff, for that room only", async () => {
     const { rooms, socket } = await threeRooms();
     deliver(socket, { type: "error", room: "c", code: "room_full", message: "full" });
     const status = rooms[2]?.status;
@@ -310,6 +310,11 @@ describe("a room the relay refuses or ends", () => {
     expect(subscribes(socket)).toHaveLength(3);
     await vi.advanceTimersByTimeAsync(status?.retryInMs ?? 0);
     expect(subscribes(socket).slice(3)).toEqual([{ type: "subscribe", room: "c" }]);
+    // A subscribe over the connection's rate budget is tried again too.
+    deliver(socket, { type: "error", room: "c", code: "rate_limited", message: "slow down" });
+    expect(rooms[2]?.status).toMatchObject({ state: "reconnecting", attempt: 1 });
+    await vi.advanceTimersByTimeAsync(rooms[2]?.status.retryInMs ?? 0);
+    expect(subscribes(socket).slice(4)).toEqual([{ type: "subscribe", room: "c" }]);
     welcome(socket, "c");
     expect(rooms[2]?.status.state).toBe("connected");
   });
