@@ -5,6 +5,9 @@
  * what make it fast; the limits come from the welcome.
  */
 
+import { NDJSON_PROTOCOL, type WelcomeFrame } from "../src/frames";
+import type { SocketLike } from "./socket";
+
 /** How much one WebSocket frame may carry: lines, and UTF-8 bytes of the joined text. */
 export type BatchLimits = { maxFrames: number; maxBytes: number };
 
@@ -44,19 +47,24 @@ export class Batcher {
 
   /**
    * `write` gets each packed frame and the ids of the frames inside it;
-   * `refuse` gets a frame the relay would refuse as too large, which is not sent.
+   * `refuse` gets a frame the relay would refuse as too large (with the limit), which is not sent.
    */
   constructor(
-    private readonly limits: BatchLimits,
+    private limits: BatchLimits,
     private readonly write: (text: string, ids: string[]) => void,
-    private readonly refuse: (id: string, bytes: number) => void,
+    private readonly refuse: (id: string, bytes: number, limit: number) => void,
   ) {}
+
+  /** New limits for what is queued from now on (a multi-room socket learns them from its first welcome). */
+  setLimits(limits: BatchLimits): void {
+    this.limits = limits;
+  }
 
   /** Queues a serialized frame; the first frame of a tick schedules the flush. */
   add(id: string, text: string): void {
     const bytes = encoder.encode(text).byteLength;
     if (bytes > this.limits.maxBytes) {
-      this.refuse(id, bytes);
+      this.refuse(id, bytes, this.limits.maxBytes);
       return;
     }
     this.queue.push({ id, text, bytes });
@@ -81,4 +89,17 @@ export class Batcher {
       );
     }
   }
+}
+
+/**
+ * What one frame to this relay may carry: batches only where the relay echoed
+ * the subprotocol; a relay without `limits` in its welcome predates batching.
+ */
+export function batchLimits(socket: SocketLike, welcome: WelcomeFrame): BatchLimits {
+  const limits: Partial<WelcomeFrame["limits"]> = welcome.limits ?? {};
+  const batching = socket.protocol === NDJSON_PROTOCOL;
+  return {
+    maxFrames: batching ? (limits.maxBatchFrames ?? 1) : 1,
+    maxBytes: limits.maxMessageBytes ?? Number.POSITIVE_INFINITY,
+  };
 }

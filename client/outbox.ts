@@ -8,7 +8,7 @@ import type { AckFrame, FrameErrorCode } from "../src/frames";
 export type Ack = Omit<AckFrame, "type" | "id">;
 
 /**
- * The relay's own error codes, plus the client's: `timeout` (no ack in time),
+ * The relay's own error codes (a multi-room socket's included), plus the client's: `timeout` (no ack in time),
  * `closed` (close() was called, or the relay ended the session for good),
  * `connect_failed` (no socket could be made) and `token_failed` (a fresh token
  * could not be had or was refused; the client tries again with backoff).

@@ -8,16 +8,16 @@
 import type { ServerFrame } from "../src/frames";
 
 /** Every server frame in the text, in order; lines that are not JSON objects with a `type` are skipped. */
-export function parseServerFrames(text: string): ServerFrame[] {
-  const frames: ServerFrame[] = [];
+export function parseServerFrames<F extends { type: string } = ServerFrame>(text: string): F[] {
+  const frames: F[] = [];
   for (const line of text.split("\n")) {
-    const frame = parseLine(line);
+    const frame = parseLine<F>(line);
     if (frame) frames.push(frame);
   }
   return frames;
 }
 
-function parseLine(line: string): ServerFrame | undefined {
+function parseLine<F>(line: string): F | undefined {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -25,5 +25,5 @@ function parseLine(line: string): ServerFrame | undefined {
     return undefined;
   }
   if (typeof value !== "object" || value === null || !("type" in value)) return undefined;
-  return typeof value.type === "string" ? (value as ServerFrame) : undefined;
+  return typeof value.type === "string" ? (value as F) : undefined;
 }

@@ -6,6 +6,7 @@
  * or the relay refuses the token) is reported and tried again with backoff,
  * until it works or the connection ends.
  */
+import type { RefreshFrame } from "../src/frames";
 import { type BackoffOptions, backoffDelay } from "./backoff";
 import { RelayError } from "./outbox";
 import type { ConnectOptions } from "./types";
@@ -13,8 +14,8 @@ import type { ConnectOptions } from "./types";
 export type RefreshOptions = {
   token: ConnectOptions["token"];
   backoff?: BackoffOptions;
-  /** Sends a frame on the connection, with its id, in order with the application's. */
-  send: (id: string, text: string) => void;
+  /** Sends a frame on the connection, in order with the application's. */
+  send: (frame: RefreshFrame & { id: string }) => void;
   /** Reports a failure; the refresher tries again by itself. */
   failed: (error: RelayError) => void;
   nextId: () => string;
@@ -75,7 +76,7 @@ export class Refresher {
     if (this.stopped) return;
     const id = `refresh-${this.options.nextId()}`;
     this.pending = id;
-    this.options.send(id, JSON.stringify({ type: "refresh", token: fresh, id }));
+    this.options.send({ type: "refresh", token: fresh, id });
   }
 
   private fail(message: string): void {

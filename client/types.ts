@@ -1,7 +1,7 @@
 /** What the application passes to connect() and gets back in events. */
 import type { Peer, ResumeFailure, ServerFrame, WelcomeFrame } from "../src/frames";
 import type { BackoffOptions } from "./backoff";
-import type { RelayError } from "./outbox";
+import type { RelayError, RelayErrorCode } from "./outbox";
 import type { SocketFactory } from "./socket";
 
 export type ConnectOptions = {
@@ -44,9 +44,13 @@ export type Status = Readonly<{
 /**
  * The relay ended the session and the client will not reconnect: a refreshed
  * token no longer opens the room (`forbidden`), or the application's backend
- * kicked or banned this user (`kicked`). `reason` is the relay's.
+ * kicked or banned this user (`kicked`); `code` is the close code. A room of
+ * a multi-room connection may also be `refused`: its subscribe got an error
+ * that retrying cannot cure (`code` is the error code). `reason` is the relay's.
  */
-export type Ended = Readonly<{ cause: "forbidden" | "kicked"; code: number; reason: string }>;
+export type Ended =
+  | Readonly<{ cause: "forbidden" | "kicked"; code: number; reason: string }>
+  | Readonly<{ cause: "refused"; code: RelayErrorCode; reason: string }>;
 
 /** A message as the application sees it: the message frame without its `type`. */
 export type Message = Omit<Extract<ServerFrame, { type: "message" }>, "type">;
@@ -72,4 +76,27 @@ export type ClientEvents = {
 export type SendOptions = {
   /** Your own idempotency id (1-64 characters); by default the client makes one. */
   id?: string;
+};
+
+/** The options of `connectRooms`: those of `connect` but the room, with a token per room. */
+export type RoomsOptions = Omit<ConnectOptions, "room" | "token"> & {
+  /**
+   * The grant for one room, asked before each subscribe to it (so once per
+   * room after every reconnect, all at once) and when the relay says that
+   * room's token expires. A string serves every room and cannot be refreshed.
+   */
+  token?: string | ((room: string) => string | Promise<string>);
+};
+
+/** Options of one room on a multi-room connection. */
+export type RoomOptions = {
+  /** This room's grant, instead of the connection's `token`. */
+  token?: ConnectOptions["token"];
+};
+
+/** The multi-room connection's own events; everything about a room is on its handle. */
+export type RoomsEvents = {
+  status: Status;
+  /** Error frames that name no room, and connection attempts that could not start. */
+  error: RelayError;
 };

@@ -1,13 +1,31 @@
 /**
- * The demo chat page: one RelayClient per joined room. Bundled by
- * `npm run build:demo` into public/app.js, which Workers static assets serve.
+ * The demo chat page: every room in the room list over one multi-room
+ * connection (`connectRooms`), with each room's head count and unread
+ * messages kept live. Bundled by `npm run build:demo` into public/app.js,
+ * which Workers static assets serve.
  */
-import { connect, type RelayClient, RelayError } from "../client/index";
-import { $, addLine, showPeers, showRecipients, showStatus, time } from "./view";
+import { connectRooms, RelayError, type RelayRooms, type RoomHandle } from "../client/index";
+import {
+  $,
+  type Line,
+  lineElement,
+  showLine,
+  showPeers,
+  showRecipients,
+  showRooms,
+  showStatus,
+  time,
+} from "./view";
 
 type ChatData = { name: string; text: string };
+type Saved = { room?: string; name?: string };
 
-let client: RelayClient | undefined;
+/** A room in the list: its handle, its conversation so far, what was not read yet. */
+type Joined = { handle: RoomHandle; lines: HTMLLIElement[]; unread: number; notice?: string };
+
+let relay: RelayRooms | undefined;
+const joined = new Map<string, Joined>();
+let active = "";
 let me = "";
 let typingNow = false;
 
@@ -17,58 +35,130 @@ function isChat(data: unknown): data is ChatData {
   return typeof name === "string" && typeof text === "string";
 }
 
-function join(room: string, name: string): void {
+function save(): void {
+  const saved: Saved = { room: active, name: me };
+  localStorage.setItem("relay-demo", JSON.stringify(saved));
+}
+
+function start(room: string, name: string): void {
   me = name;
-  typingNow = false;
-  localStorage.setItem("relay-demo", JSON.stringify({ room, name }));
-  history.replaceState(null, "", `?room=${encodeURIComponent(room)}`);
   $("join").hidden = true;
   $("chat").hidden = false;
-  $("room-title").textContent = room;
-  $("messages").replaceChildren();
-  $("notice").hidden = true;
+  relay = connectRooms(location.origin, { name });
+  relay.on("error", (error) => addLine(active, systemLine(`relay error: ${error.code}`)));
+  addRoom(room);
+  open(room);
+}
 
-  const relay = connect(location.origin, { room, name });
-  client = relay;
-  const refresh = () => {
-    showPeers(me, relay.peers);
-    showRecipients(relay.peers);
+/** Joins `name` on the shared connection and follows it for the room list. */
+function addRoom(name: string): void {
+  if (!relay || joined.has(name)) return;
+  const handle = relay.room(name);
+  joined.set(name, { handle, lines: [], unread: 0 });
+  const peersChanged = () => {
+    if (name === active) refreshPeers();
+    listRooms();
   };
-  relay.on("status", showStatus);
-  relay.on("welcome", refresh);
-  relay.on("presence", refresh);
-  relay.on("join", (peer) => {
-    refresh();
-    addLine({ kind: "system", meta: "", text: `${peer.name || "anonymous"} joined` });
+  handle.on("status", (status) => {
+    if (name === active) showStatus(status);
   });
-  relay.on("leave", (peer) => {
-    refresh();
-    addLine({ kind: "system", meta: "", text: `${peer.name || "anonymous"} left` });
+  handle.on("welcome", peersChanged);
+  handle.on("presence", peersChanged);
+  handle.on("occupancy", listRooms);
+  handle.on("join", (peer) => {
+    peersChanged();
+    addLine(name, systemLine(`${peer.name || "anonymous"} joined`));
   });
-  relay.on("gap", ({ reason }) => {
-    const notice = $("notice");
-    notice.hidden = false;
-    notice.textContent = `Some messages sent while you were away could not be recovered (${reason.replace("_", " ")}).`;
+  handle.on("leave", (peer) => {
+    peersChanged();
+    addLine(name, systemLine(`${peer.name || "anonymous"} left`));
   });
-  relay.on("message", (message) => {
+  handle.on("gap", ({ reason }) => {
+    const entry = joined.get(name);
+    if (entry)
+      entry.notice = `Some messages sent while you were away could not be recovered (${reason.replace("_", " ")}).`;
+    if (name === active) showNotice();
+  });
+  handle.on("message", (message) => {
     if (!isChat(message.data)) return;
     const direct = message.to !== undefined;
     const meta = `${message.data.name || "anonymous"}${direct ? " → you (private)" : ""} · ${time(message.ts)}`;
-    addLine({ kind: "theirs", meta, text: message.data.text, direct });
+    addLine(name, { kind: "theirs", meta, text: message.data.text, direct });
+    const entry = joined.get(name);
+    if (entry && name !== active) entry.unread++;
+    listRooms();
   });
-  relay.on("error", (error) => {
-    addLine({ kind: "system", meta: "", text: `relay error: ${error.code}` });
-  });
+  handle.on("error", (error) => addLine(name, systemLine(`relay error: ${error.code}`)));
+  handle.on("ended", ({ reason }) =>
+    addLine(name, systemLine(`the relay ended this room: ${reason}`)),
+  );
+}
+
+function systemLine(text: string): Line {
+  return { kind: "system", meta: "", text };
+}
+
+/** Adds a line to a room's conversation, shown at once if it is the open room. */
+function addLine(room: string, line: Line): (state: string, failed?: boolean) => void {
+  const [li, setState] = lineElement(line);
+  const entry = joined.get(room);
+  entry?.lines.push(li);
+  if (room === active) showLine(li);
+  return setState;
+}
+
+/** Shows room `name`: its conversation, people, status and notice; its messages count as read. */
+function open(name: string): void {
+  const entry = joined.get(name);
+  if (!entry) return;
+  typing(false);
+  active = name;
+  entry.unread = 0;
+  history.replaceState(null, "", `?room=${encodeURIComponent(name)}`);
+  $("room-title").textContent = name;
+  $("messages").replaceChildren(...entry.lines);
+  const list = $("messages");
+  list.scrollTop = list.scrollHeight;
+  showNotice();
+  refreshPeers();
+  showStatus(entry.handle.status);
+  listRooms();
+  save();
+}
+
+function showNotice(): void {
+  const notice = $("notice");
+  const text = joined.get(active)?.notice;
+  notice.hidden = text === undefined;
+  notice.textContent = text ?? "";
+}
+
+function refreshPeers(): void {
+  const handle = joined.get(active)?.handle;
+  if (!handle) return;
+  showPeers(me, handle.peers);
+  showRecipients(handle.peers);
+}
+
+function listRooms(): void {
+  const rooms = [...joined].map(([name, entry]) => ({
+    name,
+    occupancy: entry.handle.occupancy,
+    unread: entry.unread,
+    active: name === active,
+  }));
+  showRooms(rooms, open);
 }
 
 function send(text: string, to: string): void {
-  if (!client) return;
+  const handle = joined.get(active)?.handle;
+  if (!handle) return;
   const data: ChatData = { name: me, text };
-  const target = to ? client.peers.get(to) : undefined;
+  const target = to ? handle.peers.get(to) : undefined;
   const meta = `you${target ? ` → ${target.name || "anonymous"} (private)` : ""} · ${time(Date.now())}`;
-  const setState = addLine({ kind: "mine", meta, text, direct: target !== undefined });
+  const setState = addLine(active, { kind: "mine", meta, text, direct: target !== undefined });
   setState("sending…");
-  const sent = target ? client.direct(target.id, data) : client.broadcast(data);
+  const sent = target ? handle.direct(target.id, data) : handle.broadcast(data);
   sent.then(
     () => setState("✓"),
     (error: unknown) =>
@@ -76,15 +166,27 @@ function send(text: string, to: string): void {
   );
 }
 
-/** Tells the room whether we are typing: a presence state, not a message. */
+/** Tells the open room whether we are typing: a presence state, not a message. */
 function typing(now: boolean): void {
-  if (!client || typingNow === now) return;
+  const handle = joined.get(active)?.handle;
+  if (!handle || typingNow === now) return;
   typingNow = now;
-  client.setPresence(now ? "typing" : null).catch(() => {});
+  handle.setPresence(now ? "typing" : null).catch(() => {});
 }
+
+/** Leaves the open room; after the last one, the connection closes and the join form is back. */
 function leave(): void {
-  client?.close();
-  client = undefined;
+  joined.get(active)?.handle.leave();
+  joined.delete(active);
+  const next = joined.keys().next();
+  if (!next.done) {
+    open(next.value);
+    return;
+  }
+  save();
+  relay?.close();
+  relay = undefined;
+  active = "";
   $("chat").hidden = true;
   $("join").hidden = false;
   const offline = $("offline");
@@ -95,26 +197,33 @@ function leave(): void {
 }
 
 function toggleOffline(): void {
-  if (!client) return;
+  if (!relay) return;
   const button = $("offline");
   const goingOffline = button.getAttribute("aria-pressed") !== "true";
-  if (goingOffline) client.disconnect();
-  else client.reconnect();
+  if (goingOffline) relay.disconnect();
+  else relay.reconnect();
   button.setAttribute("aria-pressed", String(goingOffline));
   button.textContent = goingOffline ? "Go online" : "Go offline";
 }
 
-function start(): void {
-  const saved = JSON.parse(localStorage.getItem("relay-demo") ?? "{}") as Partial<ChatData> & {
-    room?: string;
-  };
+function init(): void {
+  const saved = JSON.parse(localStorage.getItem("relay-demo") ?? "{}") as Saved;
   const query = new URLSearchParams(location.search);
   $<HTMLInputElement>("room").value = query.get("room") ?? saved.room ?? "lobby";
   $<HTMLInputElement>("name").value = saved.name ?? "";
 
   $("join").addEventListener("submit", (event) => {
     event.preventDefault();
-    join($<HTMLInputElement>("room").value.trim(), $<HTMLInputElement>("name").value.trim());
+    start($<HTMLInputElement>("room").value.trim(), $<HTMLInputElement>("name").value.trim());
+  });
+  $("add-room").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $<HTMLInputElement>("new-room");
+    const name = input.value.trim();
+    input.value = "";
+    if (!name) return;
+    addRoom(name);
+    open(name);
   });
   $("composer").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -130,8 +239,8 @@ function start(): void {
   $("offline").addEventListener("click", toggleOffline);
   // The network is back: retry now rather than after the backoff delay (unless the user chose offline).
   window.addEventListener("online", () => {
-    if ($("offline").getAttribute("aria-pressed") !== "true") client?.reconnect();
+    if ($("offline").getAttribute("aria-pressed") !== "true") relay?.reconnect();
   });
 }
 
-start();
+init();

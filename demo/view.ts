@@ -64,9 +64,10 @@ export type Line = {
   direct?: boolean;
 };
 
-/** Appends a message; returns a setter for its delivery state (for our own messages). */
-export function addLine(line: Line): (state: string, failed?: boolean) => void {
-  const list = $("messages");
+/** A message's element, not yet shown, and a setter for its delivery state (for our own messages). */
+export function lineElement(
+  line: Line,
+): [HTMLLIElement, (state: string, failed?: boolean) => void] {
   const li = document.createElement("li");
   li.className = line.kind + (line.direct ? " direct" : "");
   const meta = document.createElement("span");
@@ -80,14 +81,49 @@ export function addLine(line: Line): (state: string, failed?: boolean) => void {
   body.textContent = line.text;
   li.append(meta, body);
   if (line.kind === "system") li.replaceChildren(line.text);
+  const setState = (text: string, failed = false) => {
+    state.textContent = text;
+    li.classList.toggle("failed", failed);
+  };
+  return [li, setState];
+}
+
+/** Appends a message element to the conversation shown. */
+export function showLine(li: HTMLLIElement): void {
+  const list = $("messages");
   // Stay pinned to the bottom only if the reader already was.
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   list.append(li);
   if (atBottom) list.scrollTop = list.scrollHeight;
-  return (text, failed = false) => {
-    state.textContent = text;
-    li.classList.toggle("failed", failed);
-  };
+}
+
+export type RoomEntry = { name: string; occupancy: number; unread: number; active: boolean };
+
+/** The room list: each room's head count and unread messages; a click opens a room. */
+export function showRooms(rooms: RoomEntry[], open: (name: string) => void): void {
+  $("rooms").replaceChildren(
+    ...rooms.map((room) => {
+      const li = document.createElement("li");
+      li.dataset.room = room.name;
+      if (room.active) li.className = "active";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "room-link";
+      button.textContent = room.name;
+      button.addEventListener("click", () => open(room.name));
+      const occupancy = document.createElement("span");
+      occupancy.className = "occupancy";
+      occupancy.title = "people in the room";
+      occupancy.textContent = String(room.occupancy);
+      const unread = document.createElement("span");
+      unread.className = "unread";
+      unread.title = "unread messages";
+      unread.textContent = String(room.unread);
+      unread.hidden = room.unread === 0;
+      li.append(button, occupancy, unread);
+      return li;
+    }),
+  );
 }
 
 export function time(ts: number): string {

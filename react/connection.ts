@@ -7,6 +7,7 @@ import type {
   ClientEvents,
   ConnectOptions,
   Message,
+  RoomsOptions,
   SendOptions,
   Status,
 } from "edge-relay/client";
@@ -41,3 +42,13 @@ export interface RelayConnection {
 
 /** Opens a connection; `connect` from `edge-relay/client` is one. */
 export type Connect = (url: string, options: ConnectOptions) => RelayConnection;
+
+/** A multi-room connection as the hooks use it; `connectRooms()` from `edge-relay/client` returns one. */
+export interface RelayRoomsConnection {
+  /** The handle of one room, joining it if not joined yet; it has the single-room surface. */
+  room(name: string): RelayConnection;
+  close(): void;
+}
+
+/** Opens a multi-room connection; `connectRooms` from `edge-relay/client` is one. */
+export type ConnectRooms = (url: string, options: RoomsOptions) => RelayRoomsConnection;

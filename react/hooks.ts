@@ -14,7 +14,8 @@ function useStore(hook: string): RelayStore {
   return store;
 }
 
-function useSlice<T>(slice: Slice<T>): T {
+/** Reads one slice, re-rendering when it changes. */
+export function useSlice<T>(slice: Slice<T>): T {
   return useSyncExternalStore(slice.subscribe, slice.get, slice.get);
 }
 

@@ -4,14 +4,15 @@
  * a microtask later, and an acquire for the same connection in between keeps
  * it, so only one connection is ever opened for it.
  */
-import type { RelayConnection } from "./connection.js";
+/** A client the lease can close: a single-room client or a multi-room connection. */
+type Closable = { close(): void };
 
-export class ClientLease {
-  private held: { key: string; client: RelayConnection } | undefined;
+export class ClientLease<C extends Closable> {
+  private held: { key: string; client: C } | undefined;
   private closing = false;
 
   /** The client for `key`: the one held if its key matches, else a new one from `open`. */
-  acquire(key: string, open: () => RelayConnection): RelayConnection {
+  acquire(key: string, open: () => C): C {
     this.closing = false;
     if (this.held?.key === key) return this.held.client;
     this.held?.client.close();

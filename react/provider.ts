@@ -4,7 +4,7 @@
  */
 import { type ConnectOptions, connect } from "edge-relay/client";
 import { createContext, createElement, type ReactNode, useEffect, useRef, useState } from "react";
-import type { Connect } from "./connection.js";
+import type { Connect, RelayConnection } from "./connection.js";
 import { ClientLease } from "./lease.js";
 import { RelayStore } from "./store.js";
 
@@ -51,7 +51,7 @@ export function RelayProvider(props: RelayProviderProps): ReactNode {
   const { url, room, name, children } = props;
   const hasToken = props.token !== undefined;
   const [store] = useState(() => new RelayStore(props.messageLimit ?? 100));
-  const [lease] = useState(() => new ClientLease());
+  const [lease] = useState(() => new ClientLease<RelayConnection>());
   const latest = useRef(props);
   useEffect(() => {
     latest.current = props;

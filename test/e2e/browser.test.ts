@@ -2,7 +2,9 @@
  * The demo page in real Chromium against `wrangler dev`: two people join one
  * room, see each other, exchange a broadcast and a direct message; one goes
  * offline and comes back, and then shows every message sent meanwhile once.
- * The browser comes from npm (see ./chromium), so no system package is needed.
+ * Then the room list: each room's head count and unread messages change live,
+ * with every room on one socket. The browser comes from npm (see ./chromium),
+ * so no system package is needed.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,11 +31,21 @@ afterAll(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-async function open(name: string, viewport: { width: number; height: number }): Promise<Page> {
+/** The WebSockets each page opened, by their URL's path. */
+const sockets = new Map<Page, string[]>();
+
+async function open(
+  name: string,
+  viewport: { width: number; height: number },
+  room = "browser-demo",
+): Promise<Page> {
   const page = await context.newPage();
+  const opened: string[] = [];
+  sockets.set(page, opened);
+  page.on("websocket", (socket) => opened.push(new URL(socket.url()).pathname));
   await page.setViewportSize(viewport);
   await page.goto(`${dev.url}/`);
-  await page.fill("#room", "browser-demo");
+  await page.fill("#room", room);
   await page.fill("#name", name);
   await page.click("#join button[type=submit]");
   await expect.poll(() => page.textContent("#status")).toBe("connected");
@@ -108,4 +120,78 @@ it("runs the demo chat in Chromium, through going offline and back", {
   // Refresh the README's picture on purpose only: it changes with every run's clock.
   if (process.env.UPDATE_SCREENSHOT)
     copyFileSync("test-results/browser-ada.png", "docs/screenshot.png");
+});
+
+/** The room list as shown: each room's name, head count and unread count (0 when hidden). */
+const roomList = (page: Page) =>
+  page.$$eval("#rooms li", (els) =>
+    els.map((li) => {
+      const unread = li.querySelector(".unread:not([hidden])");
+      return {
+        room: li.getAttribute("data-room"),
+        here: Number(li.querySelector(".occupancy")?.textContent),
+        unread: unread ? Number(unread.textContent) : 0,
+      };
+    }),
+  );
+
+async function addRoom(page: Page, room: string): Promise<void> {
+  await page.fill("#new-room", room);
+  await page.press("#new-room", "Enter");
+  await expect.poll(() => page.textContent("#room-title")).toBe(room);
+}
+
+it("keeps every room's head count and unread messages live in the room list, over one socket", {
+  timeout: 90_000,
+}, async () => {
+  const [one, two] = ["browser-list-1", "browser-list-2"];
+  const cy = await open("cy", { width: 1000, height: 640 }, one);
+  await addRoom(cy, two);
+  await cy.click(`#rooms li[data-room="${one}"] button`);
+  await expect.poll(() => cy.textContent("#room-title")).toBe(one);
+  await expect
+    .poll(() => roomList(cy))
+    .toEqual([
+      { room: one, here: 1, unread: 0 },
+      { room: two, here: 1, unread: 0 },
+    ]);
+
+  // Someone comes into room two, which cy is not looking at: its count goes up.
+  const di = await open("di", { width: 390, height: 760 }, two);
+  await expect
+    .poll(() => roomList(cy))
+    .toEqual([
+      { room: one, here: 1, unread: 0 },
+      { room: two, here: 2, unread: 0 },
+    ]);
+  await say(di, "anyone in two?");
+  await say(di, "hello?");
+  await expect
+    .poll(() => roomList(cy))
+    .toEqual([
+      { room: one, here: 1, unread: 0 },
+      { room: two, here: 2, unread: 2 },
+    ]);
+  expect(await texts(cy)).not.toContain("anyone in two?");
+
+  // Opening room two reads them.
+  await cy.click(`#rooms li[data-room="${two}"] button`);
+  expect(await shows(cy, ["anyone in two?", "hello?"])).toContain("hello?");
+  await expect
+    .poll(() => roomList(cy))
+    .toEqual([
+      { room: one, here: 1, unread: 0 },
+      { room: two, here: 2, unread: 0 },
+    ]);
+
+  // di leaves: the count goes down again.
+  await di.click("#leave");
+  await expect
+    .poll(() => roomList(cy))
+    .toEqual([
+      { room: one, here: 1, unread: 0 },
+      { room: two, here: 1, unread: 0 },
+    ]);
+  // Both rooms, one socket.
+  expect(sockets.get(cy)).toEqual(["/ws"]);
 });

@@ -36,3 +36,25 @@ it("broadcast and direct take what the server's frames carry", () => {
     Server.DirectFrame["to"]
   >();
 });
+
+it("a room of a multi-room connection offers the single-room client's API", () => {
+  type Shared =
+    | "broadcast"
+    | "direct"
+    | "setPresence"
+    | "peers"
+    | "occupancy"
+    | "id"
+    | "status"
+    | "on"
+    | "off"
+    | "close";
+  expectTypeOf<Pick<Client.RoomHandle, Shared>>().toEqualTypeOf<Pick<Client.RelayClient, Shared>>();
+  expectTypeOf<Client.RoomsOptions["token"]>().toEqualTypeOf<
+    string | ((room: string) => string | Promise<string>) | undefined
+  >();
+});
+
+it("subscribe and its answers are the hub's frames", () => {
+  expectTypeOf<Server.SubscribeFrame>().toEqualTypeOf<Frames.SubscribeFrame>();
+});
