@@ -8,7 +8,9 @@
  * many-rooms row, bench/floor's forward-only Durable Object as the runtime's
  * floor. Writes bench/results/latest.md, latest.json and latency.svg.
  * Nothing here asserts on timing: the bench measures and reports.
- * `--big-room` runs bench/big-room.mjs instead (not in CI).
+ * `--big-room` runs bench/big-room.mjs instead (not in CI); `--multiplex`
+ * runs only bench/multiplex.mjs (many rooms on one connection), which the
+ * full run includes and `--quick` skips (it takes minutes).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -27,6 +29,7 @@ import {
   startWorkerd,
   startWranglerDev,
 } from "./lib/servers.mjs";
+import { runMultiplex } from "./multiplex.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: flags } = parseArgs({
@@ -49,8 +52,25 @@ const { values: flags } = parseArgs({
     broadcasts: { type: "string", default: "10" },
     "join-minutes": { type: "string", default: "10" },
     processes: { type: "string", default: "1" },
+    // Many rooms on one connection (bench/multiplex.mjs) and its options.
+    multiplex: { type: "boolean", default: false },
+    clients: { type: "string", default: "200" },
+    "rooms-each": { type: "string", default: "20" },
+    hubs: { type: "string", default: "8,1" },
+    "broadcast-rate": { type: "string", default: "50" },
   },
 });
+/** Many rooms on one connection, with the flags' sizes. */
+const multiplex = () =>
+  runMultiplex({
+    clients: Number(flags.clients),
+    roomsEach: Number(flags["rooms-each"]),
+    hubs: flags.hubs.split(",").map(Number),
+    rate: Number(flags["broadcast-rate"]),
+    seconds: 10,
+    out: flags.out ?? join(HERE, "results"),
+    say,
+  });
 
 const FULL = {
   settleMs: 1000,
@@ -126,6 +146,11 @@ if (flags["big-room"]) {
   } finally {
     rmSync(built.outdir, { recursive: true, force: true });
   }
+  process.exit(0);
+}
+
+if (flags.multiplex) {
+  await multiplex();
   process.exit(0);
 }
 
@@ -629,3 +654,4 @@ writeFileSync(
 writeFileSync(join(out, "latency.svg"), latencySvg(results, P99_LIMIT_MS));
 console.log(`\n${md}`);
 say(`wrote ${join(out, "latest.md")}, latest.json, latency.svg`);
+if (!flags.quick) await multiplex();

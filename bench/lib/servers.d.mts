@@ -24,4 +24,5 @@ export declare function startWranglerDev(options?: {
   extra?: string[];
   health?: string;
   state?: string;
+  onOutput?: (chunk: string) => void;
 }): Promise<Server>;

@@ -45,7 +45,8 @@ export const BENCH_VARS = {
  * Spawns a command in its own process group, collects its output, and
  * resolves once `ready()` is true.
  * @param {string} command @param {string[]} args
- * @param {{env?: Record<string, string>, ready: (log: string) => Promise<boolean> | boolean, what: string}} options
+ * @param {{env?: Record<string, string>, ready: (log: string) => Promise<boolean> | boolean, what: string,
+ *   onOutput?: (chunk: string) => void}} options
  */
 async function launch(command, args, options) {
   const child = spawn(command, args, {
@@ -62,6 +63,7 @@ async function launch(command, args, options) {
   });
   let log = "";
   const keep = (/** @type {Buffer} */ chunk) => {
+    options.onOutput?.(String(chunk));
     log += chunk;
     if (log.length > 200_000) log = log.slice(-100_000);
   };
@@ -110,8 +112,10 @@ async function healthy(url) {
  * src/ during a long run from restarting the server under test. Without it
  * (the e2e tests) it runs the project's own wrangler.toml and sources.
  * `health` is the path that answers once it is up; `state` reuses a state
- * directory (the caller owns it, and `stop` leaves it).
- * @param {{vars?: Record<string, string>, freeze?: boolean, extra?: string[], health?: string, state?: string}} [options]
+ * directory (the caller owns it, and `stop` leaves it); `onOutput` sees all
+ * it prints (`output()` keeps only the tail).
+ * @param {{vars?: Record<string, string>, freeze?: boolean, extra?: string[], health?: string, state?: string,
+ *   onOutput?: (chunk: string) => void}} [options]
  *   vars: `--var`s (default: the bench's lifted limits); extra: more wrangler dev arguments
  * @returns {Promise<Server>}
  */
@@ -121,6 +125,7 @@ export async function startWranglerDev({
   extra = [],
   health = "/health",
   state: kept = undefined,
+  onOutput = undefined,
 } = {}) {
   const bundle = freeze ? await buildBundle() : undefined;
   const port = await freePort();
@@ -133,6 +138,7 @@ export async function startWranglerDev({
   const proc = await launch(join(BIN, "wrangler"), args, {
     what: "wrangler dev",
     ready: () => healthy(`${base}${health}`),
+    onOutput,
   }).catch((error) => {
     cleanUp(kept ? undefined : state, bundle);
     throw error;

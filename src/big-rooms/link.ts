@@ -64,7 +64,9 @@ export class Link<T, R> {
     const { call, faults } = this.options;
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await (faults ? faults.around(() => call(batch)) : call(batch));
+        const result = await (faults
+          ? faults.around(() => call(batch), this.options.name)
+          : call(batch));
         this.options.delivered(batch, result);
         return;
       } catch (error) {
@@ -82,13 +84,15 @@ export class Link<T, R> {
 /**
  * Faults injected into link calls by the test-only var `LINK_FAULTS`, as
  * `drop=0.1,double=0.1,delay=0.1`: a call is lost (before or after the
- * receiver acted, at random), made twice, or held back a little.
+ * receiver acted, at random), made twice, or held back a little. `count=1`
+ * logs a `link_calls` line a second with the calls made (the bench's count).
  */
 export class Faults {
   constructor(
     private readonly drop: number,
     private readonly double: number,
     private readonly delay: number,
+    private readonly count = false,
   ) {}
 
   static parse(spec: unknown): Faults | undefined {
@@ -100,10 +104,11 @@ export class Faults {
       }),
     );
     const rate = (name: string) => Math.min(1, Math.max(0, rates.get(name) || 0));
-    return new Faults(rate("drop"), rate("double"), rate("delay"));
+    return new Faults(rate("drop"), rate("double"), rate("delay"), rate("count") > 0);
   }
 
-  async around<R>(call: () => Promise<R>): Promise<R> {
+  async around<R>(call: () => Promise<R>, link = ""): Promise<R> {
+    if (this.count) counted(link.split("-")[0] ?? link);
     if (Math.random() < this.delay) await sleep(Math.random() * 20);
     if (Math.random() < this.drop / 2) throw new Error("injected fault: request lost");
     const result = await call();
@@ -111,6 +116,19 @@ export class Faults {
     if (Math.random() < this.drop / 2) throw new Error("injected fault: answer lost");
     return result;
   }
+}
+
+const calls = new Map<string, number>();
+
+/** Tallies calls by direction (up, down) in this isolate, logged once a second. */
+function counted(direction: string): void {
+  if (calls.size === 0) {
+    setTimeout(() => {
+      log("link_calls", Object.fromEntries(calls));
+      calls.clear();
+    }, 1000);
+  }
+  calls.set(direction, (calls.get(direction) ?? 0) + 1);
 }
 
 function sleep(ms: number): Promise<void> {
