@@ -2,11 +2,13 @@
  * The relay as queues (bench/README.md, "Simulation"): a room object alone
  * (N = 0, it holds every socket) or a room object that orders and N shards
  * that hold the sockets, linked by batched RPC with one call in flight per
- * link and direction. Each object is a Cpu of bench/sim/queue.mjs; its jobs
+ * link and direction. Each workerd process is a Thread of a Machine
+ * (bench/sim/queue.mjs) whose cores it shares, by processor sharing, with
+ * the load generators and with `background` threads of other work; its jobs
  * cost what bench/sim/measure.mjs measured (service-times.json, turned into
  * seconds by `costs`).
  */
-import { Clock, Cpu, random, Samples } from "./queue.mjs";
+import { Clock, Machine, random, Samples } from "./queue.mjs";
 
 /** Lines per frame the relay's outlet packs at most (src/protocol.ts MAX_BATCH_FRAMES). */
 const MAX_LINES = 100;
@@ -85,7 +87,11 @@ export function sendCost(c, protocol, sockets, rows, coalesce = false) {
  * @property {number} seconds how long broadcasts arrive
  * @property {number} [drain] seconds after that in which deliveries still count (default 3)
  * @property {number} [linkMs] one-way latency of a link call, ms
- * @property {"own" | "shared"} [cpus] one CPU per object, or one for all (one workerd)
+ * @property {"own" | "shared"} [cpus] one thread per object, or one for all (one workerd)
+ * @property {number} [cores] cores the threads share (default: one per thread)
+ * @property {number} [background] threads of other work that always want a core
+ * @property {number} [generators] load-generator threads that receive every delivery
+ * @property {number} [generatorCost] CPU seconds a generator spends per delivery it receives
  * @property {"bench" | "poisson"} [arrivals] bench: 2 generators releasing what is due
  *   every 2 ms (bench/lib/loadgen.mjs); poisson: independent arrivals
  * @property {number} [seed]
@@ -125,14 +131,35 @@ export function simulate(s, c) {
   const rnd = random(s.seed ?? 1);
   const link = (s.linkMs ?? 1) / 1000;
   const drain = s.drain ?? 3;
-  const shared = s.cpus === "shared" ? new Cpu(clock) : undefined;
-  const cpu = () => shared ?? new Cpu(clock);
+  const machine = new Machine(clock, s.cores ?? Number.POSITIVE_INFINITY, s.background ?? 0);
+  const shared = s.cpus === "shared" ? machine.thread() : undefined;
+  const cpu = () => shared ?? machine.thread();
+  const generators = Array.from({ length: s.generators ?? 0 }, () => machine.thread());
   const latency = new Samples();
   const stats = { delivered: 0, expected: 0, rpcIn: 0, rpcOut: 0 };
   const deadline = s.seconds + drain;
 
   /** Records the deliveries of `rows` (their arrival times) sent over [from, to]. */
   const deliver = (
+    /** @type {number[]} */ rows,
+    /** @type {number} */ receivers,
+    /** @type {number} */ from,
+    /** @type {number} */ to,
+  ) => {
+    if (generators.length > 0) {
+      // The sends reach the generators as one job each: a delivery counts when it is read.
+      const share = (receivers * rows.length * (s.generatorCost ?? 0)) / generators.length;
+      for (const g of generators)
+        g.submit((start) => ({
+          cost: share,
+          done: (end) => record(rows, receivers / generators.length, Math.max(from, start), end),
+        }));
+      return;
+    }
+    record(rows, receivers, from, to);
+  };
+  /** Deliveries of `rows` to `receivers`, spread over [from, to]. */
+  const record = (
     /** @type {number[]} */ rows,
     /** @type {number} */ receivers,
     /** @type {number} */ from,

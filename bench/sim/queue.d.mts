@@ -5,8 +5,12 @@ export class Clock {
   run(until?: number): void;
 }
 export type Job = (start: number) => { cost: number; done?: (end: number) => void };
-export class Cpu {
-  constructor(clock: Clock);
+export class Machine {
+  constructor(clock: Clock, cores: number, background?: number);
+  thread(): Thread;
+  speed(): number;
+}
+export class Thread {
   used: number;
   submit(job: Job): void;
 }

@@ -1,9 +1,10 @@
 /**
  * The discrete-event core of the simulation: a clock with a calendar of
- * events, and CPUs that serve jobs one at a time in arrival order (a FIFO
- * single-server queue). A Durable Object is single-threaded, so each object
- * is modelled as the jobs it puts on its CPU; objects that share a thread (in
- * one workerd process) share one Cpu. Times are in seconds.
+ * events, and machines whose cores are shared by threads that each serve
+ * jobs one at a time in arrival order. A workerd process runs its Durable
+ * Objects on one thread, so objects in one process share one Thread; the
+ * load generators are threads too, contending for the same cores. Times are
+ * in seconds.
  */
 
 /** The clock and its calendar: a binary heap ordered by time, then by insertion. */
@@ -64,46 +65,120 @@ function before(a, b) {
 }
 
 /**
- * A job: called when it reaches the CPU, with its start time; it returns how
- * long it holds the CPU and, optionally, what happens when it ends. Its cost
- * is decided at its start because a job takes what has piled up by then (a
- * commit takes every row written so far, a link call every queued item).
+ * A job: called when it reaches its thread, with its start time; it returns
+ * how much CPU it needs (seconds on a core of its own) and, optionally, what
+ * happens when it ends. Its cost is decided at its start because a job takes
+ * what has piled up by then (a send turn takes every broadcast queued so far).
  * @typedef {(start: number) => {cost: number, done?: (end: number) => void}} Job
  */
 
-/** One thread: serves jobs one at a time, first come first served. */
-export class Cpu {
+/**
+ * A machine of `cores` cores shared by processor sharing: every thread with
+ * a job runs at min(1, cores / runnable) of a core, where runnable counts
+ * this machine's busy threads plus `background` threads of other work that
+ * always want a core (Linux's fair scheduler, seen from afar). With cores at
+ * least the number of threads, each thread is a FIFO single server.
+ */
+export class Machine {
+  /** @type {Set<Thread>} */
+  running = new Set();
+  /** When the running jobs' remaining work was last brought up to date. */
+  last = 0;
+  version = 0;
+
+  /** @param {Clock} clock @param {number} cores @param {number} [background] */
+  constructor(clock, cores, background = 0) {
+    this.clock = clock;
+    this.cores = cores;
+    this.background = background;
+  }
+
+  /** A new thread (one workerd process's event loop, or one load generator). */
+  thread() {
+    return new Thread(this);
+  }
+
+  /** The share of a core each runnable thread gets now. */
+  speed() {
+    const runnable = this.running.size + this.background;
+    return runnable > 0 ? Math.min(1, this.cores / runnable) : 1;
+  }
+
+  /** Takes the work done since `last` off every running job. */
+  advance() {
+    const done = (this.clock.now - this.last) * this.speed();
+    for (const t of this.running) if (t.current) t.current.remaining -= done;
+    this.last = this.clock.now;
+  }
+
+  /** @param {Thread} thread */
+  start(thread) {
+    this.advance();
+    while (!thread.current) {
+      const job = thread.queue.shift();
+      if (!job) return;
+      const { cost, done } = job(this.clock.now);
+      thread.used += cost;
+      if (cost > 0) {
+        thread.current = { remaining: cost, done };
+        this.running.add(thread);
+      } else done?.(this.clock.now);
+    }
+    this.reschedule();
+  }
+
+  /** Plans the next job end; an older plan is dropped by its version. */
+  reschedule() {
+    const version = ++this.version;
+    /** @type {Thread | undefined} */
+    let first;
+    for (const t of this.running)
+      if (t.current && (!first || t.current.remaining < (first.current?.remaining ?? 0))) first = t;
+    if (!first?.current) return;
+    const target = first;
+    this.clock.at(this.clock.now + Math.max(0, first.current.remaining) / this.speed(), () => {
+      if (version === this.version) this.finish(target);
+    });
+  }
+
+  /**
+   * Ends `target`'s job, which the plan said ends now, and any other that
+   * ends within rounding of it (float time cannot resolve smaller steps).
+   * @param {Thread} target
+   */
+  finish(target) {
+    this.advance();
+    if (target.current) target.current.remaining = 0;
+    const ended = [...this.running].filter((t) => (t.current?.remaining ?? 0) <= 1e-9);
+    for (const t of ended) {
+      const done = t.current?.done;
+      t.current = undefined;
+      this.running.delete(t);
+      done?.(this.clock.now);
+    }
+    for (const t of ended) if (!t.current) this.start(t);
+    this.reschedule();
+  }
+}
+
+/** One thread of a Machine: serves its jobs one at a time, first come first served. */
+export class Thread {
   /** @type {Job[]} */
   queue = [];
-  busy = false;
-  /** Seconds spent serving, for utilisation. */
+  /** @type {{remaining: number, done?: (end: number) => void} | undefined} */
+  current = undefined;
+  /** CPU seconds its jobs asked for, for utilisation. */
   used = 0;
 
-  /** @param {Clock} clock */
-  constructor(clock) {
-    this.clock = clock;
+  /** @param {Machine} machine */
+  constructor(machine) {
+    this.machine = machine;
   }
 
   /** @param {Job} job */
   submit(job) {
     this.queue.push(job);
-    if (!this.busy) this.next();
-  }
-
-  next() {
-    const job = this.queue.shift();
-    if (!job) {
-      this.busy = false;
-      return;
-    }
-    this.busy = true;
-    const start = this.clock.now;
-    const { cost, done } = job(start);
-    this.used += cost;
-    this.clock.at(start + cost, () => {
-      done?.(start + cost);
-      this.next();
-    });
+    if (!this.current) this.machine.start(this);
   }
 }
 

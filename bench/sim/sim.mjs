@@ -18,8 +18,13 @@ const { values: flags } = parseArgs({
   options: {
     "link-ms": { type: "string", default: "1" },
     seconds: { type: "string", default: "10" },
+    // Threads of other work that wanted a core while the bench ran (this machine is shared).
+    background: { type: "string", default: "0" },
   },
 });
+const BACKGROUND = Number(flags.background);
+/** The bench machine's cores (nproc), shared by workerd, the generators and other work. */
+const BENCH_CORES = 2;
 const LINK_MS = Number(flags["link-ms"]);
 const SECONDS = Number(flags.seconds);
 /** The bench's rule for a sustained step (bench/README.md). */
@@ -30,6 +35,22 @@ const TARGET = { clients: 100_000, rate: 10, rpcBudget: 1000 };
 const serviceTimes = JSON.parse(readFileSync(join(HERE, "service-times.json"), "utf8"));
 const bench = JSON.parse(readFileSync(join(HERE, "../results/latest.json"), "utf8"));
 const c = costs(serviceTimes);
+
+/**
+ * The bench machine as the model sees it: two cores, the run's two load
+ * generators as threads that read every delivery (their CPU per delivery is
+ * the median over the run's sustained steps: generator CPU seconds over
+ * deliveries received), and BACKGROUND threads of other work.
+ * @param {any[]} points a ramp's steps from bench/results/latest.json
+ */
+function benchMachine(points) {
+  const per = points
+    .filter((p) => p.sustained && p.received > 0)
+    .map((p) => p.generatorCpuSeconds / p.received)
+    .sort((a, b) => a - b);
+  const generatorCost = per[Math.floor(per.length / 2)] ?? 0;
+  return { cores: BENCH_CORES, generators: 2, generatorCost, background: BACKGROUND };
+}
 
 /** @param {ReturnType<typeof simulate>} r */
 const sustained = (r) => r.deliveredRatio >= DELIVERED && !(r.p99 > P99_MS);
@@ -82,8 +103,13 @@ function validateFanout() {
   ]) {
     const fanout = bench.results.find((r) => r.key === key)?.fanout;
     if (!fanout) continue;
+    const machine = benchMachine(fanout.points);
     const model = ramp(
-      (rate) => simulate({ clients, shards: 0, protocol, rate, seconds: 3, arrivals: "bench" }, c),
+      (rate) =>
+        simulate(
+          { clients, shards: 0, protocol, rate, seconds: 3, arrivals: "bench", ...machine },
+          c,
+        ),
       rates,
     );
     const measured = fanout.bestSustainedDeliveriesPerSec;
@@ -121,7 +147,15 @@ function cpuCheck(fanout, clients, protocol) {
       offered: p.offered,
       measured: p.serverCpu["workerd (Worker)"] / seconds,
       model: simulate(
-        { clients, shards: 0, protocol, rate: p.offered, seconds, arrivals: "bench" },
+        {
+          clients,
+          shards: 0,
+          protocol,
+          rate: p.offered,
+          seconds,
+          arrivals: "bench",
+          ...benchMachine(fanout.points),
+        },
         c,
       ).roomCpu,
     }));
@@ -139,9 +173,11 @@ function validateOverhead() {
   const single = entry?.sides.find((/** @type {any} */ s) => s.shards === 0);
   const sharded = entry?.sides.find((/** @type {any} */ s) => s.shards > 0);
   if (!single || !sharded) return undefined;
+  const machine = benchMachine([...single.points, ...sharded.points]);
   const run = (/** @type {number} */ shards, /** @type {number} */ rate) =>
     simulate(
       {
+        ...machine,
         clients: entry.clients,
         shards,
         protocol: entry.protocol ?? "plain",

@@ -1,13 +1,14 @@
 /**
  * The simulation's core (bench/sim/queue.mjs) against queues whose answers
- * are known in closed form: if the clock or the FIFO server is wrong, every
- * figure the simulation prints in bench/README.md is wrong with it.
+ * are known in closed form: if the clock, the FIFO server or the sharing of
+ * cores is wrong, every figure the simulation prints in bench/README.md is
+ * wrong with it.
  */
 import { describe, expect, it } from "vitest";
-import { Clock, Cpu, random, Samples } from "../../bench/sim/queue.mjs";
+import { Clock, Machine, random, Samples, type Thread } from "../../bench/sim/queue.mjs";
 
-/** Feeds jobs of fixed cost into one Cpu at the given times; returns each job's time in system. */
-function serve(arrivals: number[], cost: number, cpu: Cpu, clock: Clock): number[] {
+/** Feeds jobs of fixed cost into one thread at the given times; returns each job's time in system. */
+function serve(arrivals: number[], cost: number, cpu: Thread, clock: Clock): number[] {
   const sojourn: number[] = [];
   arrivals.forEach((t, i) => {
     clock.at(t, () =>
@@ -25,7 +26,7 @@ function serve(arrivals: number[], cost: number, cpu: Cpu, clock: Clock): number
 describe("the FIFO server", () => {
   it("matches M/D/1: mean time in system is D + rho/(2 mu (1 - rho))", () => {
     const clock = new Clock();
-    const cpu = new Cpu(clock);
+    const cpu = new Machine(clock, 1).thread();
     const rnd = random(7);
     const arrivals: number[] = [];
     for (let t = 0, n = 0; n < 300_000; n++) {
@@ -43,7 +44,7 @@ describe("the FIFO server", () => {
 
   it("serves an overloaded deterministic queue at exactly its service rate, in arrival order", () => {
     const clock = new Clock();
-    const cpu = new Cpu(clock);
+    const cpu = new Machine(clock, 1).thread();
     const arrivals = Array.from({ length: 100 }, (_, n) => n * 0.5);
     const sojourn = serve(arrivals, 0.7, cpu, clock);
     clock.run();
@@ -55,7 +56,8 @@ describe("the FIFO server", () => {
 
   it("lets a tandem of two under-loaded servers add their service times and nothing else", () => {
     const clock = new Clock();
-    const [first, second] = [new Cpu(clock), new Cpu(clock)];
+    const machine = new Machine(clock, 2);
+    const [first, second] = [machine.thread(), machine.thread()];
     const sojourn: number[] = [];
     for (let n = 0; n < 50; n++)
       clock.at(n, () =>
@@ -71,11 +73,45 @@ describe("the FIFO server", () => {
 
   it("serialises two objects that share one thread", () => {
     const clock = new Clock();
-    const shared = new Cpu(clock);
+    const shared = new Machine(clock, 4).thread();
     const a = serve([0], 1, shared, clock);
     const b = serve([0], 1, shared, clock);
     clock.run();
     expect([a[0], b[0]]).toEqual([1, 2]);
+  });
+});
+
+describe("cores shared by processor sharing", () => {
+  it("gives two threads on one core half a core each, and the survivor a whole one", () => {
+    const clock = new Clock();
+    const machine = new Machine(clock, 1);
+    const a = serve([0], 1, machine.thread(), clock);
+    const b = serve([0], 3, machine.thread(), clock);
+    clock.run();
+    // Both run at 1/2 until a ends at 2 (b has 2 left), then b alone: 2 + 2.
+    expect(a[0]).toBeCloseTo(2, 9);
+    expect(b[0]).toBeCloseTo(4, 9);
+  });
+
+  it("slows every thread by the background work that wants the cores", () => {
+    const clock = new Clock();
+    // 2 cores, 3 always-busy other threads, one of ours: each gets 2/4 of a core.
+    const machine = new Machine(clock, 2, 3);
+    const a = serve([0, 0], 1, machine.thread(), clock);
+    clock.run();
+    expect(a).toHaveLength(2);
+    expect(a[0]).toBeCloseTo(2, 9);
+    expect(a[1]).toBeCloseTo(4, 9);
+  });
+
+  it("runs threads in parallel, each at most one core, while there are cores enough", () => {
+    const clock = new Clock();
+    const machine = new Machine(clock, 2);
+    const times = [1, 2, 3].map((cost) => serve([0], cost, machine.thread(), clock));
+    clock.run();
+    // Three threads on two cores run at 2/3 until the first ends at 1.5 (the others have
+    // 1 and 2 left); then two at full speed: 2.5 and 3.5.
+    expect(times.map((t) => t[0])).toEqual([1.5, 2.5, 3.5].map((x) => expect.closeTo(x, 9)));
   });
 });
 
