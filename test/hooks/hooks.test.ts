@@ -50,6 +50,25 @@ describe("a relay mounted under a prefix", () => {
     const sharded = Number((env as { SHARD_COUNT?: string }).SHARD_COUNT ?? 0) > 0;
     expect((await ruled().getByName(room).describe()).mode).toBe(sharded ? "sharded" : "single");
   });
+
+  it("passes authorize's own Response to the client as it was: status, body and headers", async () => {
+    const room = freshRoom();
+    const upgrade = (user: string) =>
+      exports.default.fetch(`http://app.test/realtime/rooms/${room}/ws?user=${user}`, {
+        headers: { Upgrade: "websocket" },
+        redirect: "manual",
+      });
+    const moved = await upgrade("moved");
+    expect(moved.status).toBe(302);
+    expect(moved.headers.get("Location")).toBe("https://new.example/chat");
+    expect(moved.headers.get("X-Refused-By")).toBe("the app");
+    expect(await moved.text()).toBe("moved");
+    const busy = await upgrade("busy");
+    expect(busy.status).toBe(429);
+    expect(busy.headers.get("Retry-After")).toBe("30");
+    expect(busy.headers.get("X-Refused-By")).toBe("the app");
+    expect(await busy.text()).toBe("busy");
+  });
 });
 
 describe("room hooks", () => {
@@ -118,6 +137,36 @@ describe("room hooks", () => {
     ]);
     await ada.client.until(() => ada.client.all("ack").length === 3, "three acks");
     expect(ada.client.all("ack").map((a) => a.id)).toEqual(["1", "2", "3"]);
+  });
+
+  it("routes and acks in the order sent while frames still arrive as earlier hook calls finish", async () => {
+    const room = freshRoom();
+    const ada = await open(room, { name: "ada" });
+    const bob = await open(room, { name: "bob" });
+    await ada.client.next("join");
+    ada.client.send({ type: "broadcast", data: "slow:20", id: "1" });
+    ada.client.send({ type: "broadcast", data: "slow:400", id: "2" });
+    // The first call has settled; the second is still running when these arrive.
+    await ada.client.next("ack", (a) => a.id === "1");
+    ada.client.send({ type: "broadcast", data: "three", id: "3" });
+    ada.client.send({ type: "broadcast", data: "slow:10", id: "4" });
+    ada.client.send({ type: "broadcast", data: "five", id: "5" });
+    await ada.client.until(() => ada.client.all("ack").length === 5, "five acks");
+    expect(ada.client.all("ack").map((a) => [a.id, a.seq])).toEqual([
+      ["1", 1],
+      ["2", 2],
+      ["3", 3],
+      ["4", 4],
+      ["5", 5],
+    ]);
+    await bob.client.until(() => bob.client.all("message").length === 5, "five messages");
+    expect(bob.client.all("message").map((m) => [m.data, m.seq])).toEqual([
+      ["ada: SLOW:20", 1],
+      ["ada: SLOW:400", 2],
+      ["ada: THREE", 3],
+      ["ada: SLOW:10", 4],
+      ["ada: FIVE", 5],
+    ]);
   });
 
   it("does not run the hook again for a repeated id", async () => {

@@ -35,7 +35,16 @@ const REFUSALS: Record<string, number> = {
   busy: 429,
   down: 503,
   broken: 500,
+  moved: 302,
 };
+
+/** Headers the app's refusals carry, which must reach the client as they were. */
+function refusalHeaders(user: string): Record<string, string> {
+  const headers: Record<string, string> = { "X-Refused-By": "the app" };
+  if (user === "moved") headers.Location = "https://new.example/chat";
+  if (user === "busy") headers["Retry-After"] = "30";
+  return headers;
+}
 
 export class RuledRoom extends Room<HooksEnv> {
   /** Its shards, when SHARD_COUNT spreads rooms over them (the workerd-hooks-sharded project). */
@@ -50,7 +59,11 @@ export class RuledRoom extends Room<HooksEnv> {
     if (text === "crash") throw new Error("a bug in the hook");
     // What plain JavaScript, or a cast, lets through: a code the protocol lacks.
     if (text === "odd code") throw new Rejection("teapot" as string as RejectionCode, "odd");
-    if (text.startsWith("slow")) await new Promise((resolve) => setTimeout(resolve, 50));
+    // `slow` waits 50 ms, `slow:<ms>` as long as it says.
+    if (text.startsWith("slow")) {
+      const ms = Number(text.split(":")[1]);
+      await new Promise((resolve) => setTimeout(resolve, Number.isFinite(ms) ? ms : 50));
+    }
     if (text === "as is") return undefined;
     return { ...frame, data: `${sender.name}: ${text.toUpperCase()}` };
   }
@@ -125,7 +138,7 @@ app.route(
       // A hub's subscribe carries its grant as ?token=; here the grant is the user's name.
       const user = query.get("user") ?? query.get("token");
       const status = user ? REFUSALS[user] : undefined;
-      if (status) return new Response(user, { status });
+      if (user && status) return new Response(user, { status, headers: refusalHeaders(user) });
       const expires = query.get("expires");
       if (!user) return undefined;
       return expires
