@@ -43,6 +43,20 @@ describe("a room past PRESENCE_MAX", { timeout: 15_000 }, () => {
     expect(fred.welcome.occupancy).toBe(4);
   });
 
+  it("sends a last occupancy frame with the true count once the room thins below PRESENCE_MAX", async () => {
+    const room = freshRoom();
+    const ada = await join(room, "ada", { client: "ada" });
+    const bob = await join(room, "bob", { client: "bob" });
+    const cy = await join(room, "cy", { client: "cy" });
+    await ada.client.next("occupancy", (f) => f.count === 3);
+    // Both leave after that frame went out: no timer is waiting when the room stops being crowded.
+    cy.client.close();
+    bob.client.close();
+    await ada.client.next("leave");
+    const last = await ada.client.next("occupancy", (f) => f.count !== 3);
+    expect(last.count).toBe(1);
+  });
+
   it("sends occupancy at most every 2 s while it changes, and the count it settles at", async () => {
     const room = freshRoom();
     const ada = await join(room, "ada", { client: "ada" });
