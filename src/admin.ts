@@ -19,7 +19,7 @@ const STATUS_OF: Partial<Record<FrameErrorCode, number>> = {
 };
 
 /** The server API's routes over the rooms of `rooms`, guarded by `adminToken`. */
-export function adminRoutes<E extends object, R extends Room<E>>(
+export function adminRoutes<E extends object, R extends Room<object>>(
   rooms: (env: E) => DurableObjectNamespace<R>,
   adminToken: (env: E) => string | undefined,
 ): Hono<{ Bindings: E }> {

@@ -41,8 +41,10 @@ export type Authorize<E> = (
 
 export type RelayOptions<
   E extends object,
-  R extends Room<E> = Room<E>,
-  D extends Document<E> = Document<E>,
+  R extends Room<object> = Room<E>,
+  D extends Document<object> = Document<E>,
+  S extends Shard<object> = Shard<E>,
+  H extends Hub<object> = Hub<E>,
 > = {
   /** The namespace of your Room class (or a subclass of it). */
   rooms: (env: E) => DurableObjectNamespace<R>;
@@ -58,12 +60,12 @@ export type RelayOptions<
    * The namespace of the `Shard` class, for rooms too big for one object
    * (docs/large-rooms.md). Default: the `SHARDS` binding, if the Worker has one.
    */
-  shards?: (env: E) => DurableObjectNamespace<Shard<E>> | undefined;
+  shards?: (env: E) => DurableObjectNamespace<S> | undefined;
   /**
    * The namespace of the `Hub` class, for connections that carry many rooms
    * (`GET /ws`, docs/multiplex.md). Default: the `HUBS` binding, if the Worker has one.
    */
-  hubs?: (env: E) => DurableObjectNamespace<Hub<E>> | undefined;
+  hubs?: (env: E) => DurableObjectNamespace<H> | undefined;
   /** The namespace of the `Document` class (or a subclass), to serve Yjs documents under `/docs`. */
   documents?: (env: E) => DurableObjectNamespace<D>;
 };
@@ -80,18 +82,19 @@ const MAX_NAME_CHARS = 64;
  */
 export function relay<
   E extends object,
-  R extends Room<E> = Room<E>,
-  D extends Document<E> = Document<E>,
->(options: RelayOptions<E, R, D>): Hono<{ Bindings: E }> {
+  R extends Room<object> = Room<E>,
+  D extends Document<object> = Document<E>,
+  S extends Shard<object> = Shard<E>,
+  H extends Hub<object> = Hub<E>,
+>(options: RelayOptions<E, R, D, S, H>): Hono<{ Bindings: E }> {
   const authorize = options.authorize ?? jwt<E>();
   const origins = options.origins ?? ((env: E) => allowedOrigins(env));
   const upgrades = options.upgrades ?? ((env: E) => read(env, "UPGRADES") as RateLimit | undefined);
   const adminToken = options.adminToken ?? ((env: E) => secret(env, "ADMIN_TOKEN"));
   const shards =
-    options.shards ??
-    ((env: E) => read(env, "SHARDS") as DurableObjectNamespace<Shard<E>> | undefined);
+    options.shards ?? ((env: E) => read(env, "SHARDS") as DurableObjectNamespace<S> | undefined);
   const hubs =
-    options.hubs ?? ((env: E) => read(env, "HUBS") as DurableObjectNamespace<Hub<E>> | undefined);
+    options.hubs ?? ((env: E) => read(env, "HUBS") as DurableObjectNamespace<H> | undefined);
   // The hubs in this isolate decide each subscription with the same `authorize`.
   decideSubscriptionsWith(
     options.rooms as (env: never) => unknown,

@@ -18,7 +18,7 @@ import type { Authorize } from "../relay";
 import { CLOSE, closedSocket } from "./close";
 import type { Document } from "./document";
 
-export type DocumentRouteOptions<E extends object, D extends Document<E>> = {
+export type DocumentRouteOptions<E extends object, D extends Document<object>> = {
   docs: (env: E) => DurableObjectNamespace<D>;
   authorize: Authorize<E>;
   origins: (env: E) => string[];
@@ -28,7 +28,7 @@ export type DocumentRouteOptions<E extends object, D extends Document<E>> = {
 };
 
 /** The `/docs` routes over the documents of `docs`, with the relay's own checks. */
-export function documentRoutes<E extends object, D extends Document<E>>(
+export function documentRoutes<E extends object, D extends Document<object>>(
   options: DocumentRouteOptions<E, D>,
 ): Hono<{ Bindings: E }> {
   const documents = new Hono<{ Bindings: E }>();

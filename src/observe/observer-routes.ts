@@ -12,7 +12,7 @@ import { OBSERVE_URL } from "./observers";
 
 const TICKET = /^[0-9a-f-]{36}$/;
 
-export function observerRoutes<E extends object, R extends Room<E>>(
+export function observerRoutes<E extends object, R extends Room<object>>(
   rooms: (env: E) => DurableObjectNamespace<R>,
   adminToken: (env: E) => string | undefined,
 ): Hono<{ Bindings: E }> {

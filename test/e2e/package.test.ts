@@ -5,7 +5,7 @@
  * imported by name, and the example Worker run under `wrangler dev` against
  * that install.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Consumer, exportTargets, installConsumer, run } from "./consumer";
@@ -58,6 +58,19 @@ describe("a fresh Worker project that installed the tarball", () => {
     const { stdout } = await run("npm", ["run", "--silent", "check"], { cwd: consumer.dir });
     expect(stdout).toBe("");
   }, 120_000);
+
+  // A Hono module-local Bindings type, a hand-written global Env, and the current
+  // `wrangler types` output: each passes plain Room, Document and Shard namespaces.
+  for (const style of readdirSync("examples/env-styles", { withFileTypes: true })) {
+    if (!style.isDirectory()) continue;
+    it(`type-checks relay() given each namespace, with bindings typed as in ${style.name}`, async () => {
+      const dir = join(consumer.dir, "env-styles", style.name);
+      cpSync(join("examples/env-styles", style.name), dir, { recursive: true });
+      const tsc = join(consumer.dir, "node_modules/.bin/tsc");
+      const { stdout } = await run(tsc, ["--noEmit", "-p", dir], { cwd: consumer.dir });
+      expect(stdout).toBe("");
+    }, 120_000);
+  }
 
   it("bundles with wrangler deploy --dry-run", async () => {
     const wrangler = join(consumer.dir, "node_modules/.bin/wrangler");
