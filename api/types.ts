@@ -26,6 +26,13 @@ export type RoomDescription = {
   epoch: string | null;
   mode: "single" | "sharded";
   shards: { index: number; sessions: number }[];
+  /** Hubs holding sessions of multiplexed connections (`GET /ws`). */
+  hubs: { index: number; sessions: number }[];
+  /** With webhooks on: events waiting in the outbox, and those lost by reason. */
+  webhooks?: {
+    pending: number;
+    lost: Partial<Record<"outbox_full" | "gave_up", { events: number; at: number }>>;
+  };
 };
 
 /** A page of stored broadcasts; ask again with `since: next` until `next` is `null`. */

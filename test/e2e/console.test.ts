@@ -101,7 +101,9 @@ it("watches a room in the console while a client talks in it, and publishes into
   const title = await page.locator("#room-panel h2").boundingBox();
   const fontSize = await page
     .locator("#room-panel h2")
-    .evaluate((el) => Number.parseFloat(getComputedStyle(el).fontSize));
+    .evaluate((el) =>
+      Number.parseFloat(el.ownerDocument.defaultView?.getComputedStyle(el).fontSize ?? "0"),
+    );
   expect(title?.height).toBeLessThan(fontSize * 2);
   const publish = page.locator("#publish button[type=submit]");
   expect(await publish.innerText()).toBe("Publish");
