@@ -51,10 +51,23 @@ async function refresh(): Promise<void> {
     ]);
     showList("rooms", rooms, openRoom);
     showList("docs", docs, (name) => openDoc(name).catch(failed));
+    await showHubs();
     $("notice").textContent = "";
   } catch (error) {
     failed(error);
   }
+}
+
+type Hubs = { hubs: { index: number; connections: number; perConnection: number[] }[] };
+
+/** Connections for many rooms: how many each hub holds, and the most rooms one of them is in. */
+async function showHubs(): Promise<void> {
+  const { hubs } = await json<Hubs>("/hubs").catch(() => ({ hubs: [] }) as Hubs);
+  const connections = hubs.reduce((sum, hub) => sum + hub.connections, 0);
+  const most = Math.max(0, ...hubs.flatMap((hub) => hub.perConnection));
+  $("hubs-total").textContent = hubs.length
+    ? `${connections} connections on ${hubs.length} hubs, at most ${most} rooms each`
+    : "";
 }
 
 function showList(id: "rooms" | "docs", listed: Listed, open: (name: string) => void): void {

@@ -10,7 +10,14 @@
 import { type Context, Hono } from "hono";
 import { clientAddress, spendUpgrade } from "./address";
 import { adminRoutes } from "./admin";
-import { checkOrigin, checkToken, type Identity, isRefusal, type Refusal } from "./auth";
+import {
+  checkOrigin,
+  checkToken,
+  guardAdmin,
+  type Identity,
+  isRefusal,
+  type Refusal,
+} from "./auth";
 import { hubName } from "./big-rooms/holders";
 import { connect, shardName, shardOf } from "./big-rooms/layout";
 import type { Shard } from "./big-rooms/shard";
@@ -72,6 +79,11 @@ export type RelayOptions<
 
 const MAX_NAME_CHARS = 64;
 
+/** What the hubs route asks of each hub (src/hubs/hub.ts). */
+type HubDescriber = {
+  describe(): Promise<{ connections: number; rooms: number; perConnection: number[] }>;
+};
+
 /**
  * The relay's routes as a Hono app, to mount where you like.
  *
@@ -131,6 +143,22 @@ export function relay<
     // The same client id lands on the same hub, whose ring then serves its resumes.
     const index = shardOf(hello.client, readHubLimits(c.env).hubCount);
     return hubSpace.getByName(hubName(index)).fetch(toRoom(hello, c.req.raw));
+  });
+
+  // What each hub holds, for the console: connections and rooms per connection.
+  app.get("/hubs", async (c) => {
+    const denied = await guardAdmin(c.req.header("authorization"), adminToken(c.env));
+    if (denied) return denied;
+    const hubSpace = hubs(c.env);
+    if (!hubSpace) return refuse(undefined, refusal(404, "not_found", "this relay has no hubs"));
+    const count = readHubLimits(c.env).hubCount;
+    const described = await Promise.all(
+      Array.from({ length: count }, async (_, index) => {
+        const stub = hubSpace.getByName(hubName(index)) as unknown as HubDescriber;
+        return { index, ...(await stub.describe()) };
+      }),
+    );
+    return c.json({ hubs: described });
   });
 
   app.get("/rooms/:room/ws", async (c) => {

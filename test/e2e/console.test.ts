@@ -57,6 +57,8 @@ it("watches a room in the console while a client talks in it, and publishes into
   await page.fill("#token", ADMIN);
   await page.press("#token", "Enter");
   await expect.poll(() => countOf(page, "rooms", ROOM), { timeout: 10_000 }).toBe("1");
+  // The hubs that hold connections for many rooms are listed too (wrangler.toml: 8).
+  await expect.poll(() => page.textContent("#hubs-total")).toMatch(/ connections on 8 hubs/);
 
   await page.click(`#rooms-list button[data-name="${ROOM}"]`);
   await expect.poll(() => page.textContent("#watch-status")).toBe("watching");

@@ -270,3 +270,22 @@ describe("one connection, many rooms", { timeout: 20_000 }, () => {
     expect((await watch.client.next("message", (m) => m.seq === 5)).from).toBe(inRoom.id);
   });
 });
+
+describe("GET /hubs", () => {
+  it("says what each hub holds: connections and rooms per connection", async () => {
+    const [a, b] = [freshRoom(), freshRoom()];
+    const ada = await connectHub({ client: "ada-12" });
+    await subscribe(ada, a);
+    await subscribe(ada, b);
+    const denied = await exports.default.fetch("http://relay.test/hubs");
+    expect(denied.status).toBe(401);
+    const answer = await exports.default.fetch("http://relay.test/hubs", {
+      headers: { authorization: "Bearer test-admin-token" },
+    });
+    const { hubs } = (await answer.json()) as {
+      hubs: { index: number; connections: number; perConnection: number[] }[];
+    };
+    expect(hubs.map((hub) => hub.index)).toEqual([0]);
+    expect(hubs[0]?.perConnection).toContain(2);
+  });
+});
