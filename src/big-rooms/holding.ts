@@ -38,7 +38,8 @@ export type HoldingOptions = {
   room: string;
   /** This holder as the room knows it: a shard's index, or a hub's (src/big-rooms/holders.ts). */
   holder: number;
-  ringSize: number;
+  /** The room's `HISTORY_SIZE`: the ring keeps as many recent broadcasts, 1 to 1,000. */
+  historySize: number;
   faults: Faults | undefined;
   /** The room, on a fresh stub for each call. */
   stub: () => RoomStub;
@@ -71,7 +72,7 @@ export class Holding {
 
   constructor(private readonly options: HoldingOptions) {
     const { room, holder, faults, stub } = options;
-    this.ring = new Ring(options.ringSize);
+    this.ring = new Ring(Math.max(1, Math.min(options.historySize, 1000)));
     this.up = new Link<Up, UpResult>({
       name: `up-${holder}`,
       faults,

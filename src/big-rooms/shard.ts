@@ -56,7 +56,7 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
     this.holding = new Holding({
       room,
       holder: index,
-      ringSize: Math.max(1, Math.min(this.limits.historySize, 1000)),
+      historySize: this.limits.historySize,
       faults: Faults.parse(read(env, "LINK_FAULTS")),
       stub: () => this.roomStub(),
       drop: (held, code, reason) => this.drop(held as Session, code, reason),

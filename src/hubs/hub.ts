@@ -269,7 +269,7 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
       holding = new Holding({
         room,
         holder: this.holder,
-        ringSize: Math.max(1, Math.min(this.limits.historySize, 1000)),
+        historySize: this.limits.historySize,
         faults: this.faults,
         stub: () => this.roomStub(room),
         drop: (held, code, reason) => {
