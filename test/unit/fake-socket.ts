@@ -117,14 +117,12 @@ export class FakeSocket implements SocketLike {
 
 /**
  * Runs each test of the calling file on fake timers and fresh fake sockets,
- * and returns `start`: a client of `url` on those sockets, with `defaults`
- * under the test's own options, closed when the test ends.
+ * and returns `make` wrapped so each client it makes is closed when the test ends.
  */
-export function fakeClients(
-  url: string,
-  defaults: Partial<ConnectOptions>,
-): (options?: Partial<ConnectOptions>) => RelayClient {
-  const clients: RelayClient[] = [];
+export function onFakeSockets<O, C extends { close(): void }>(
+  make: (options: O) => C,
+): (options: O) => C {
+  const clients: C[] = [];
   beforeEach(() => {
     vi.useFakeTimers();
     FakeSocket.made = [];
@@ -133,9 +131,23 @@ export function fakeClients(
     for (const client of clients.splice(0)) client.close();
     vi.useRealTimers();
   });
-  return (options = {}) => {
-    const client = connect(url, { room: "r", WebSocket: FakeSocket, ...defaults, ...options });
+  return (options) => {
+    const client = make(options);
     clients.push(client);
     return client;
   };
+}
+
+/**
+ * A single-room client of `url` on fake sockets (see `onFakeSockets`), with
+ * `defaults` under the test's own options.
+ */
+export function fakeClients(
+  url: string,
+  defaults: Partial<ConnectOptions>,
+): (options?: Partial<ConnectOptions>) => RelayClient {
+  const start = onFakeSockets((options: Partial<ConnectOptions>) =>
+    connect(url, { room: "r", WebSocket: FakeSocket, ...defaults, ...options }),
+  );
+  return (options = {}) => start(options);
 }

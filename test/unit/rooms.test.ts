@@ -2,10 +2,10 @@
  * The multi-room client (`connectRooms`) against a fake hub socket: several
  * rooms over one socket, each with its own seq, acks, resume and fate.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { connectRooms, type Message, type RelayRooms, type RoomsOptions } from "../../client/index";
 import type { HubServerFrame, WelcomeFrame } from "../../src/frames";
-import { FakeSocket } from "./fake-socket";
+import { FakeSocket, onFakeSockets } from "./fake-socket";
 
 type Written = {
   type: string;
@@ -16,24 +16,16 @@ type Written = {
   token?: string;
 };
 
-const clients: RelayRooms[] = [];
-beforeEach(() => {
-  vi.useFakeTimers();
-  FakeSocket.made = [];
-});
-afterEach(() => {
-  for (const client of clients.splice(0)) client.close();
-  vi.useRealTimers();
-});
-
-function start(options: RoomsOptions = {}): RelayRooms {
-  const client = connectRooms("https://relay.test/base", {
+const open = onFakeSockets((options: RoomsOptions) =>
+  connectRooms("https://relay.test/base", {
     WebSocket: FakeSocket,
     backoff: { minMs: 100, maxMs: 1_000 },
     ...options,
-  });
-  clients.push(client);
-  return client;
+  }),
+);
+
+function start(options: RoomsOptions = {}): RelayRooms {
+  return open(options);
 }
 
 const tick = () => vi.advanceTimersByTimeAsync(0);
