@@ -9,14 +9,14 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { checkToken, isRefusal, type Refusal } from "./auth";
-import { type Ban, Bans, bannedMessage } from "./bans";
+import { Bans, bannedMessage } from "./bans";
 import { Fanout, type Remote, type ShardStub } from "./big-rooms/fanout";
 import { hubName, hubOf } from "./big-rooms/holders";
 import { Layout, SHARDS_HEADER, shardName } from "./big-rooms/layout";
 import { Faults } from "./big-rooms/link";
-import type { Joiner, LogRow, UpBatch, UpResult } from "./big-rooms/wire";
+import type { LogRow, UpBatch, UpResult } from "./big-rooms/wire";
 import { type Limits, read, readLimits, readShardLimits, secret } from "./config";
-import { type KickTarget, kicks } from "./ending";
+import type { KickTarget } from "./ending";
 import {
   dueAt,
   expired,
@@ -32,7 +32,6 @@ import { RoomLog } from "./history";
 import { InOrder, judge, type Message, type MessageVerdict, notify } from "./hooks";
 import { log } from "./log";
 import { Observers } from "./observe/observers";
-import type { OutboxStatus } from "./observe/outbox";
 import { Watch } from "./observe/watch";
 import { Occupancy } from "./occupancy";
 import { answerClose, Outlet, sendEach, Turn } from "./outlet";
@@ -51,13 +50,14 @@ import {
   type ProtocolError,
   parseClientBatch,
   parseClientFrame,
-  parseServerPublish,
   type RefreshFrame,
   tryEncode,
   utf8Length,
 } from "./protocol";
 import { RateLimiter } from "./rate-limit";
 import { Replay } from "./replay";
+import { RemoteMembers } from "./room/remote-members";
+import { type Routed, ServerApi } from "./room/server-api";
 import { type Member, Roster } from "./roster";
 
 /** Kept in each socket's attachment, so it survives hibernation. */
@@ -79,12 +79,6 @@ type Session = Member &
     limiter: RateLimiter;
     replay?: Replay;
   };
-
-/** A peer as the server API hands it over; RPC's types cannot follow the recursive `Json`. */
-type PeerView = Omit<Peer, "state"> & { state?: object | string | number | boolean | null };
-
-/** What routing a frame did: a broadcast's seq, or a direct's delivery. */
-export type Routed = { seq: number; duplicate?: true } | { delivered: true; duplicate?: true };
 
 const REPLAY_PAGE = 100;
 
@@ -120,7 +114,6 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly bySocket = new WeakMap<WebSocket, Session>();
   /** Sockets whose leave was announced; close and error may both arrive. */
   private readonly departed = new WeakSet<WebSocket>();
-  /** Open sessions per client address, for the per-address cap. */
   private readonly limits: Limits;
   private readonly log: RoomLog;
   private readonly turn: Turn;
@@ -135,6 +128,10 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
   /** The debug console's read-only watchers, who are never sessions. */
   private readonly observers: Observers;
   private readonly bans: Bans;
+  /** The room's half of the sessions that shards and hubs hold. */
+  private readonly remote: RemoteMembers;
+  /** What a backend asks of the room. */
+  private readonly api: ServerApi;
   /** The name a shard called this room by, for a room whose ID came without one. */
   private named: string | undefined;
 
@@ -177,6 +174,30 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
       ctx.storage,
     );
     this.observers = new Observers(ctx);
+    this.remote = new RemoteMembers(this.fanout, this.log, {
+      admits: (address, user) => this.admits(address, user),
+      crowded: () => this.roster.crowded,
+      arrived: (member, term) => {
+        this.roster.arrived(member);
+        this.keep(term);
+        this.joined(member);
+      },
+      welcome: (member, batched, since, epoch) => this.welcome(member, batched, since, epoch),
+      hear: (sender, text) => this.hear(sender, text),
+      deliver: (member, text) => this.deliver(member, text),
+      left: (member) => this.farewell(member, 1000),
+    });
+    this.api = new ServerApi({
+      log: this.log,
+      bans: this.bans,
+      maxMessageBytes: this.limits.maxMessageBytes,
+      members: () => this.members(),
+      end: (member, code, reason) => this.end(member, code, reason),
+      route: (from, scope, frame) => this.route(from, scope, frame),
+      holders: () => this.fanout.shards,
+      sharding: () => this.layout.shards > 0,
+      webhooks: () => this.watch.webhookStatus(),
+    });
     for (const member of this.fanout.members.values()) this.roster.arrived(member);
     // Heartbeats are answered by the runtime without waking the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
@@ -392,6 +413,15 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     return true;
   }
 
+  /** A frame a shard or hub parsed and let through its rate limit, from a member it holds. */
+  private hear(sender: Member, text: string): void {
+    this.watch.metrics?.received(text);
+    const parsed = parseClientFrame(text, Number.MAX_SAFE_INTEGER);
+    this.layout.counted(1);
+    if (!parsed.ok) this.reject(sender, parsed.error);
+    else sender.order.run(() => this.act(sender, parsed.frame));
+  }
+
   /** Acts on a frame that passed the limits: presence, a repeat, or the hook and then routing. */
   private act(sender: Member, frame: ClientFrame): void | Promise<void> {
     if (frame.type === "refresh") return this.refresh(sender, frame);
@@ -570,104 +600,31 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     else this.fanout.update(member as Remote);
   }
 
-  // ---- the server API ------------------------------------------------------
+  // ---- the server API (src/room/server-api.ts) ------------------------------
 
-  /**
-   * Ends one session, or every session of a user, with `reason` (close code
-   * 4410); the others see one leave for each. Answers how many ended.
-   */
-  async kick(target: KickTarget, reason: string): Promise<{ closed: number }> {
-    const ending = [...this.members()].filter((m) => kicks(target, m.peer.id, m.peer.user));
-    for (const member of ending) this.end(member, CLOSE_CODES.kicked, reason);
-    await this.log.settled();
-    return { closed: ending.length };
+  kick(target: KickTarget, reason: string) {
+    return this.api.kick(target, reason);
   }
-
-  /** Keeps `user` out for `seconds` (stored, so restarts keep it) and ends their sessions now. */
-  async ban(
-    user: string,
-    seconds: number,
-    reason: string,
-  ): Promise<{ until: number; closed: number }> {
-    const until = this.bans.ban(user, seconds, reason, Date.now());
-    const { closed } = await this.kick({ user }, reason || "banned");
-    return { until, closed };
+  ban(user: string, seconds: number, reason: string) {
+    return this.api.ban(user, seconds, reason);
   }
-
-  async unban(user: string): Promise<{ lifted: boolean }> {
-    return { lifted: this.bans.lift(user) };
+  unban(user: string) {
+    return this.api.unban(user);
   }
-
-  /** The bans in force. */
-  async banned(): Promise<Ban[]> {
-    return this.bans.list(Date.now());
+  banned() {
+    return this.api.banned();
   }
-
-  /**
-   * The server API's publish, given the request body as it came: parsed here,
-   * because data nested thousands deep overflows RPC's structured clone.
-   */
-  async publishBody(body: string): Promise<Routed | ProtocolError> {
-    const parsed = parseServerPublish(body);
-    if (!parsed.ok) return parsed.error;
-    const { data, to, id } = parsed.body;
-    return this.publish(
-      to === undefined ? { type: "broadcast", data, id } : { type: "direct", to, data, id },
-    );
+  publishBody(body: string) {
+    return this.api.publishBody(body);
   }
-
-  /** Publishes as "server"; the relayed frame is measured like a client's frame. */
-  async publish(frame: Message): Promise<Routed | ProtocolError> {
-    const to = frame.type === "direct" ? frame.to : undefined;
-    const seq = frame.type === "broadcast" ? this.log.next : undefined;
-    const probe = tryEncode({
-      type: "message",
-      from: "server",
-      to,
-      data: frame.data,
-      ts: Date.now(),
-      seq,
-    });
-    if (typeof probe !== "string") return probe;
-    const bytes = utf8Length(probe);
-    if (bytes > this.limits.maxMessageBytes) {
-      return {
-        code: "too_large",
-        message: `message is ${bytes} bytes; the limit is ${this.limits.maxMessageBytes}`,
-      };
-    }
-    const routed = this.route("server", "server", frame);
-    await this.log.settled();
-    return routed;
+  publish(frame: Message) {
+    return this.api.publish(frame);
   }
-
-  async describe(): Promise<{
-    connections: number;
-    peers: PeerView[];
-    seq: number;
-    epoch: string | null;
-    mode: "single" | "sharded";
-    shards: { index: number; sessions: number }[];
-    hubs: { index: number; sessions: number }[];
-    webhooks?: OutboxStatus;
-  }> {
-    const peers = [...this.members()].map((member) => member.peer);
-    const holders = this.fanout.shards;
-    const shards = holders.filter(({ index }) => hubOf(index) === undefined);
-    const hubs = holders.flatMap(({ index, sessions }) => {
-      const hub = hubOf(index);
-      return hub === undefined ? [] : [{ index: hub, sessions }];
-    });
-    return {
-      connections: peers.length,
-      peers,
-      seq: this.log.seq,
-      epoch: this.log.epoch,
-      mode: this.layout.shards > 0 || shards.length > 0 ? "sharded" : "single",
-      shards,
-      hubs,
-      webhooks: this.watch.webhookStatus(),
-    };
+  describe() {
+    return this.api.describe();
+  }
+  history(since: number, limit: number) {
+    return this.api.history(since, limit);
   }
 
   /** A one-time ticket for a watcher's socket (src/observe/observers.ts). */
@@ -680,110 +637,24 @@ export class Room<E extends object = Cloudflare.Env> extends DurableObject<E> {
     return this.headcount;
   }
 
-  /** Stored broadcasts after `since`, as frames, and where the next page starts. */
-  async history(
-    since: number,
-    limit: number,
-  ): Promise<{ messages: unknown[]; next: number | null }> {
-    const page = this.log.page(since, limit, Date.now());
-    const last = page.at(-1)?.seq;
-    const next = last !== undefined && last < this.log.seq ? last : null;
-    return { messages: page.map((row) => JSON.parse(row.frame)), next };
-  }
+  // ---- members on shards and hubs (src/room/remote-members.ts) ---------------
 
-  // ---- the shards (src/big-rooms/) ----------------------------------------
-
-  /**
-   * A shard's batch of what happened on it, in order: joins, frames, leaves.
-   * Answered once the log has committed what the batch caused; the welcomes,
-   * acks and relays themselves go down the shard's downlink, in the room's order.
-   */
+  /** A holder's batch of what happened on it: joins, frames, answers, leaves. */
   async uplink(batch: UpBatch): Promise<UpResult> {
     this.named ??= batch.room;
-    return this.fanout.receive(batch, async ({ shard, life, seq, events }, lost, heard) => {
-      // A retry reaching a restarted room: its frames and answers went out already; joins and leaves repeat safely.
-      const again = !heard && this.log.tookBefore({ shard, life, seq });
-      this.log.took({ shard, life, seq });
-      for (const member of lost) this.depart(member.peer.id);
-      const refused: Record<string, Refusal> = {};
-      for (const event of events) {
-        if (event.kind === "join") {
-          const refusal = this.admitRemote(event.joiner, shard);
-          if (refusal) refused[event.joiner.peer.id] = refusal;
-        } else if (event.kind === "leave") this.depart(event.id);
-        else if (again) continue;
-        else if (event.kind === "answer") this.answerRemote(event.to, event.text);
-        else if (event.kind === "frame") this.speakRemote(event.from, event.text);
-      }
-      // After the commit that holds what this batch wrote, not every later one.
-      await new Promise<void>((resolve) => this.log.whenStored(resolve));
-      return { life: this.fanout.life, refused };
-    });
+    return this.remote.receive(batch);
   }
 
-  /** Committed broadcasts after `after`, for a shard filling a gap or a resume. */
+  /** Committed broadcasts after `after`, for a holder filling a gap or a resume. */
   async logPage(after: number, limit: number): Promise<LogRow[]> {
-    return this.log.page(after, limit, Date.now());
+    return this.remote.page(after, limit);
   }
 
-  private admitRemote(joiner: Joiner, shard: number): Refusal | undefined {
-    const known = this.fanout.members.get(joiner.peer.id);
-    // A join retried after a restart of the room: its welcome may have been lost with the queue.
-    if (known) {
-      this.welcomeRemote(known, joiner);
-      return undefined;
-    }
-    const refusal = this.admits(joiner.address, joiner.peer.user);
-    if (refusal) return refusal;
-    this.log.open();
-    const term = termOf(joiner.expires, Date.now());
-    const member = this.fanout.add(joiner, shard, this.roster.crowded, term);
-    this.roster.arrived(member);
-    this.keep(term);
-    this.welcomeRemote(member, joiner);
-    this.joined(member);
-  }
-
-  /** Sends a shard's session its welcome once the log holds what came before; a repeat is ignored there. */
-  private welcomeRemote(member: Remote, joiner: Joiner): void {
-    this.log.whenStored(() => {
-      const welcome = this.welcome(member, joiner.batched === true, joiner.since, joiner.epoch);
-      this.fanout.push(member.shard, { kind: "welcome", to: member.peer.id, ...welcome });
-    });
-  }
-
-  /** A frame a shard parsed and let through its rate limit. */
-  private speakRemote(from: string, text: string): void {
-    const sender = this.fanout.members.get(from);
-    if (!sender) return;
-    this.watch.metrics?.received(text);
-    const parsed = parseClientFrame(text, Number.MAX_SAFE_INTEGER);
-    this.layout.counted(1);
-    if (!parsed.ok) this.reject(sender, parsed.error);
-    else sender.order.run(() => this.act(sender, parsed.frame));
-  }
-
-  /** A shard's own answer to a frame, kept in order behind the room's answers to earlier ones. */
-  private answerRemote(to: string, text: string): void {
-    const member = this.fanout.members.get(to);
-    if (member) member.order.run(() => this.deliver(member, text));
-  }
-
-  /** Ends a member's session from the room's side: here its socket closes, on a shard it is told to. */
+  /** Ends a member's session from the room's side: here its socket closes, on a holder it is told to. */
   private end(member: Member, code: number, reason: string): void {
     const here = this.sessions.get(member.peer.id);
-    const remote = this.fanout.members.get(member.peer.id);
     if (here) this.drop(here, code, reason);
-    if (!remote) return;
-    const close = { kind: "close" as const, to: remote.peer.id, code, reason };
-    this.log.whenStored(() => this.fanout.push(remote.shard, close));
-    // Gone from the room at once: what it sends meanwhile is ignored.
-    this.depart(remote.peer.id);
-  }
-
-  private depart(id: string): void {
-    const member = this.fanout.remove(id);
-    if (member) this.farewell(member, 1000);
+    else this.remote.end(member.peer.id, code, reason);
   }
 
   // ---- a session leaves --------------------------------------------------
