@@ -57,6 +57,9 @@ type Connection = {
 /** A connection's session in one room. */
 type Member = Held & { room: string; connection: Connection };
 
+/** A subscribe's grant: who the room's `authorize` made the session, or why it refused. */
+type Granted = Awaited<ReturnType<typeof grant>>;
+
 /** An error for a connection, naming the room it concerns. */
 type Refused = ProtocolError & { room?: string };
 
@@ -143,8 +146,10 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
         connection.order.run(() => this.refuse(connection, { ...error, room: frame.room }));
         continue;
       }
+      // Each room's `authorize` starts now, so one frame's subscribes are decided side by side.
+      const granted = frame.type === "subscribe" ? this.ask(connection, frame) : undefined;
       connection.order.run(() => {
-        if (frame.type === "subscribe") return this.subscribe(connection, frame);
+        if (granted) return this.subscribe(connection, frame as SubscribeFrame, granted);
         if (frame.type === "unsubscribe") return this.unsubscribe(connection, frame.room);
         this.speak(connection, frame.room, text, id);
       });
@@ -154,11 +159,15 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
   /**
    * Joins a room once `authorize` grants it: the room's welcome (through the
    * room's downlink) or an error answers. Later frames wait for the grant,
-   * not for the room's answer, which they follow up the same link.
+   * not for the room's answer: they follow the join up the same link.
    */
-  private async subscribe(connection: Connection, frame: SubscribeFrame): Promise<void> {
+  private async subscribe(
+    connection: Connection,
+    frame: SubscribeFrame,
+    granted: Promise<Granted>,
+  ): Promise<void> {
     const { room } = frame;
-    const { rooms, attachment } = connection;
+    const { rooms } = connection;
     if (rooms.has(room)) return;
     const max = this.hubLimits.roomsPerConnection;
     if (rooms.size >= max) {
@@ -166,25 +175,25 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
       return this.refuse(connection, { room, code: "too_many_rooms", message });
     }
     rooms.set(room, "pending");
-    const { name, client, origin } = attachment;
-    const asking = { room, token: frame.token, name, client, origin };
-    const identity = await grant(this.env, (this.constructor as typeof Hub).rooms, asking);
+    const identity = await granted;
     // Unsubscribed or closed while `authorize` decided.
     if (rooms.get(room) !== "pending" || this.departed.has(connection.ws)) return;
     if (identity && "code" in identity) {
       rooms.delete(room);
       return this.refuse(connection, { room, ...identity });
     }
+    // Read after the grant: a room may have ended meanwhile and changed the attachment.
+    const { attachment } = connection;
     const sub: Subscription = { room, id: crypto.randomUUID() };
     if (identity) sub.user = identity.user;
-    if (identity?.name !== undefined && identity.name !== name) sub.name = identity.name;
+    if (identity?.name !== undefined && identity.name !== attachment.name) sub.name = identity.name;
     if (!this.save(connection, [...attachment.subs, sub])) {
       rooms.delete(room);
       const message = "this connection's rooms fill what it can keep; unsubscribe from one first";
       return this.refuse(connection, { room, code: "too_many_rooms", message });
     }
     const member = this.member(connection, sub);
-    const refusal = await this.holding(room).join(member, {
+    const joined = this.holding(room).join(member, {
       // A known user is accountable; only anonymous sessions count per address.
       ...(sub.user === undefined &&
         attachment.address !== undefined && {
@@ -195,14 +204,24 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
       ...(frame.since !== undefined && { since: frame.since }),
       ...(frame.epoch !== undefined && { epoch: frame.epoch }),
     });
-    if (!refusal || rooms.get(room) !== member) return;
-    this.part(member, false);
-    // A room refuses a join only with codes that frames share (banned, room_full, …).
-    this.refuse(connection, {
-      room,
-      code: refusal.code as FrameErrorCode,
-      message: refusal.message,
+    // The room's answer comes in its own time; the connection's next frames need not wait for it.
+    joined.then((refusal) => {
+      if (!refusal || rooms.get(room) !== member) return;
+      this.part(member, false);
+      // A room refuses a join only with codes that frames share (banned, room_full, …).
+      this.refuse(connection, {
+        room,
+        code: refusal.code as FrameErrorCode,
+        message: refusal.message,
+      });
     });
+  }
+
+  /** What the room's `authorize` (or the built-in JWT check) makes of a subscribe. */
+  private ask(connection: Connection, frame: SubscribeFrame): Promise<Granted> {
+    const { name, client, origin } = connection.attachment;
+    const asking = { room: frame.room, token: frame.token, name, client, origin };
+    return grant(this.env, (this.constructor as typeof Hub).rooms, asking);
   }
 
   private unsubscribe(connection: Connection, room: string): void {
