@@ -10,7 +10,9 @@ function workerd(
 ) {
   return {
     plugins: [cloudflareTest({ wrangler: { configPath }, miniflare: { bindings } })],
-    test: { name, include },
+    // A hang guard, not a speed limit: the first test of a file also starts its
+    // Worker, and CI shares two cores with every project running at once.
+    test: { name, include, testTimeout: 20_000 },
   };
 }
 
