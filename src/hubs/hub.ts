@@ -55,7 +55,12 @@ type Connection = {
 };
 
 /** A connection's session in one room. */
-type Member = Held & { room: string; connection: Connection };
+type Member = Held & {
+  room: string;
+  connection: Connection;
+  /** Ids of frames sent up before the room answered the join: refused with it, if it is. */
+  awaiting?: string[];
+};
 
 /** A subscribe's grant: who the room's `authorize` made the session, or why it refused. */
 type Granted = Awaited<ReturnType<typeof grant>>;
@@ -205,15 +210,17 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
       ...(frame.epoch !== undefined && { epoch: frame.epoch }),
     });
     // The room's answer comes in its own time; the connection's next frames need not wait for it.
+    member.awaiting = [];
     joined.then((refusal) => {
+      const awaiting = member.awaiting ?? [];
+      delete member.awaiting;
       if (!refusal || rooms.get(room) !== member) return;
       this.part(member, false);
       // A room refuses a join only with codes that frames share (banned, room_full, …).
-      this.refuse(connection, {
-        room,
-        code: refusal.code as FrameErrorCode,
-        message: refusal.message,
-      });
+      const code = refusal.code as FrameErrorCode;
+      this.refuse(connection, { room, code, message: refusal.message });
+      // The room ignored them: it never counted the session.
+      for (const id of awaiting) this.notSubscribed(connection, room, id);
     });
   }
 
@@ -238,8 +245,12 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
   /** A room frame: up to its room, which orders, acks and relays it. */
   private speak(connection: Connection, room: string, text: string, id?: string): void {
     const member = connection.rooms.get(room);
-    if (member === undefined || member === "pending") this.notSubscribed(connection, room, id);
-    else this.holding(room).speak(member, text);
+    if (member === undefined || member === "pending") {
+      this.notSubscribed(connection, room, id);
+      return;
+    }
+    if (member.awaiting && id !== undefined) member.awaiting.push(id);
+    this.holding(room).speak(member, text);
   }
 
   private notSubscribed(connection: Connection, room: string, id?: string): void {
