@@ -18,6 +18,7 @@ import {
   parseClientFrame,
 } from "../protocol";
 import { RateLimiter } from "../rate-limit";
+import { holderOf } from "./holders";
 import { type Held, Holding, type RoomStub } from "./holding";
 import { parseShardName } from "./layout";
 import { Faults } from "./link";
@@ -46,19 +47,18 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly limits: Limits;
   private readonly turn = new Turn();
   private readonly holding: Holding;
-  private readonly room: string;
 
   constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
     this.limits = readLimits(env);
+    // Reached by ID alone, a shard has no name: its upgrades and downlinks say where it is.
     const { room, index } = parseShardName(ctx.id.name ?? "#0");
-    this.room = room;
     this.holding = new Holding({
       room,
       holder: index,
       historySize: this.limits.historySize,
       faults: Faults.parse(read(env, "LINK_FAULTS")),
-      stub: () => this.roomStub(),
+      stub: (name) => this.roomStub(name),
       drop: (held, code, reason) => this.drop(held as Session, code, reason),
     });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
@@ -73,6 +73,7 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   async fetch(request: Request): Promise<Response> {
     const hello = helloFrom(new URL(request.url));
+    this.holding.locate(hello.room, holderOf(request));
     const batched = offers(request, NDJSON_PROTOCOL);
     const session = this.accept(hello, batched);
     const refusal = await this.holding.join(session, {
@@ -178,8 +179,8 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
     return session;
   }
 
-  private roomStub(): RoomStub {
+  private roomStub(room: string): RoomStub {
     const rooms = (this.constructor as typeof Shard).rooms as (env: E) => DurableObjectNamespace;
-    return rooms(this.env).getByName(this.room) as unknown as RoomStub;
+    return rooms(this.env).getByName(room) as unknown as RoomStub;
   }
 }
