@@ -3,13 +3,15 @@
  * src/big-rooms/holding.ts): what a room lost on its way to a hub's old life
  * ends none of the new life's subscriptions, and a welcome a room lost is
  * asked for again rather than the subscription ended after the room's other
- * members saw it join.
+ * members saw it join. A hub reached by ID alone learns its number as a
+ * shard does.
  */
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { hubHolder, hubName } from "../../src/big-rooms/holders";
-import { freshRoom, join, type TestClient, type Welcome } from "../client";
+import type { ShardStub } from "../../src/big-rooms/fanout";
+import { HOLDER_HEADER, hubHolder, hubName, hubOf } from "../../src/big-rooms/holders";
+import { freshRoom, join, TestClient, type Welcome } from "../client";
 import { downlinksFail } from "../sharded/shards";
 import { connectHub, framesIn, type Named, nextIn, publish, seqsIn } from "./hubs";
 
@@ -77,5 +79,50 @@ describe("a room restarted with a hub's welcome still queued", { timeout: 20_000
     expect(hi.seq).toBe(2);
     expect(framesIn(bob, room).filter((f) => f.type === "unsubscribed")).toEqual([]);
     noneAnnouncedUnwelcomed(watch.client, [welcome.id], []);
+  });
+});
+
+/** Hub `index` reached by ID alone, as through a local dev registry's proxy: it has no name. */
+function hubByIdOnly(index: number): DurableObjectStub {
+  const id = env.HUBS.idFromName(hubName(index)).toString();
+  return env.HUBS.get(env.HUBS.idFromString(id));
+}
+
+/** A connection straight to that hub, saying which hub it is as the Worker does. */
+async function connectByIdOnly(index: number, client: string): Promise<TestClient> {
+  const response = await hubByIdOnly(index).fetch(`https://room/connect?client=${client}`, {
+    headers: { Upgrade: "websocket", [HOLDER_HEADER]: String(hubHolder(index)) },
+  });
+  if (!response.webSocket) throw new Error(`refused: ${response.status}`);
+  return new TestClient(response.webSocket);
+}
+
+describe("a hub reached by ID alone (a local dev registry's proxy)", { timeout: 20_000 }, () => {
+  it("learns its number from the upgrade and, in its next life, from the first downlink", async () => {
+    const room = freshRoom();
+    const watch = await join(room, "watch");
+    // Hub 1 (this project runs one hub) was never reached by its name, so no life of it has one.
+    const cy = await connectByIdOnly(1, "cy-r3");
+    cy.send({ type: "subscribe", room });
+    const first = await welcomedIn(cy, room);
+    // The room reaches its hubs by ID alone too (its shards, if any, as before).
+    await runInDurableObject(env.ROOMS.getByName(room), (instance) => {
+      const { fanout } = instance as unknown as { fanout: { shard: (i: number) => ShardStub } };
+      const through = fanout.shard;
+      fanout.shard = (i) => {
+        const hub = hubOf(i);
+        return hub === undefined ? through(i) : (hubByIdOnly(hub) as unknown as ShardStub);
+      };
+    });
+    await evictDurableObject(hubByIdOnly(1), { webSockets: "close" });
+    await cy.until(() => cy.closed !== undefined, "the hub's close");
+    // Woken by this broadcast: its first uplink must reach the room as hub 1, which holds nobody now.
+    await publish(room, 1);
+    await watch.client.next("leave", (f) => f.peer.id === first.id);
+    const back = await connectByIdOnly(1, "cy-r3");
+    back.send({ type: "subscribe", room, since: 1, epoch: first.epoch });
+    expect((await welcomedIn(back, room)).recovered).toBe(true);
+    watch.client.send({ type: "broadcast", data: "hi", id: "h" });
+    expect((await nextIn(back, room, "message", (m) => m.data === "hi")).seq).toBe(2);
   });
 });
