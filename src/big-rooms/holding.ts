@@ -47,6 +47,9 @@ export type HoldingOptions = {
   drop: (held: Held, code: number, reason: string) => void;
 };
 
+/** Which room a holding serves, and its holder number there (holders.ts). */
+export type Place = { room: string; holder: number };
+
 /** What a joining session tells the room beyond who it is. */
 export type JoinDetails = Omit<Joiner, "peer" | "scope">;
 
@@ -106,6 +109,11 @@ export class Holding {
   locate(room: string, holder: number | undefined): void {
     if (room !== "") this.room = room;
     if (holder !== undefined && Number.isSafeInteger(holder)) this.holder = holder;
+  }
+
+  /** Where this holding is, as far as it knows. */
+  get place(): Place {
+    return { room: this.room, holder: this.holder };
   }
 
   /** A session whose socket woke with its object: it was welcomed before it slept. */

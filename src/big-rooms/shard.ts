@@ -19,13 +19,19 @@ import {
 } from "../protocol";
 import { RateLimiter } from "../rate-limit";
 import { holderOf } from "./holders";
-import { type Held, Holding, type RoomStub } from "./holding";
+import { type Held, Holding, type Place, type RoomStub } from "./holding";
 import { parseShardName } from "./layout";
 import { Faults } from "./link";
 import type { DownBatch } from "./wire";
 
 /** Kept in each socket's attachment, so it survives hibernation. */
-type Attachment = { peer: Peer; scope: string; batched?: true };
+type Attachment = {
+  peer: Peer;
+  scope: string;
+  batched?: true;
+  /** Where a shard without a name is (see `locate`), for a life that a sleeping socket's frame wakes. */
+  at?: Place;
+};
 
 type Session = Held & Attachment & { ws: WebSocket; outlet: Outlet; limiter: RateLimiter };
 
@@ -64,8 +70,10 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     for (const ws of ctx.getWebSockets()) {
       if (ws.readyState !== WebSocket.OPEN) continue;
+      const attachment = ws.deserializeAttachment() as Attachment;
+      if (attachment.at) this.holding.locate(attachment.at.room, attachment.at.holder);
       // A socket that hibernated was welcomed: a shard is idle only when its stream is.
-      this.holding.adopt(this.remember(ws, ws.deserializeAttachment() as Attachment));
+      this.holding.adopt(this.remember(ws, attachment));
     }
   }
 
@@ -97,6 +105,7 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
     const { 0: client, 1: server } = new WebSocketPair();
     const peer: Peer = { id: crypto.randomUUID(), name: hello.name, user: hello.user };
     const attachment: Attachment = { peer, scope: scopeOf(hello, peer.id) };
+    if (this.ctx.id.name === undefined) attachment.at = this.holding.place;
     if (batched) attachment.batched = true;
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment(attachment);

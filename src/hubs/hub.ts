@@ -41,6 +41,8 @@ type Attachment = {
   origin?: string;
   batched?: true;
   subs: Subscription[];
+  /** This hub's number, kept by a hub without a name, for a life that a sleeping socket's frame wakes. */
+  holder?: number;
 };
 
 type Connection = {
@@ -83,7 +85,7 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly hubLimits: HubLimits;
   private readonly faults: Faults | undefined;
   private readonly turn = new Turn();
-  /** From the hub's name, else from its upgrades and downlinks (a hub reached by ID alone has none). */
+  /** From the hub's name, else from its upgrades, downlinks and sockets (a hub reached by ID alone has none). */
   private holder: number;
 
   constructor(ctx: DurableObjectState, env: E) {
@@ -96,6 +98,7 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
     for (const ws of ctx.getWebSockets()) {
       if (ws.readyState !== WebSocket.OPEN) continue;
       const connection = this.remember(ws, ws.deserializeAttachment() as Attachment);
+      this.locate(connection.attachment.holder);
       // Every subscription that hibernated was welcomed: a hub is idle only when its streams are.
       for (const sub of connection.attachment.subs) {
         this.holding(sub.room).adopt(this.member(connection, sub));
@@ -116,6 +119,7 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
     const origin = request.headers.get("origin");
     if (origin !== null) attachment.origin = origin;
     if (batched) attachment.batched = true;
+    if (this.ctx.id.name === undefined) attachment.holder = this.holder;
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment(attachment);
     this.remember(server, attachment);

@@ -97,6 +97,18 @@ async function connectByIdOnly(index: number, client: string): Promise<TestClien
   return new TestClient(response.webSocket);
 }
 
+/** Makes the room reach its hubs by ID alone too (its shards, if any, as before). */
+async function hubsByIdOnly(room: string): Promise<void> {
+  await runInDurableObject(env.ROOMS.getByName(room), (instance) => {
+    const { fanout } = instance as unknown as { fanout: { shard: (i: number) => ShardStub } };
+    const through = fanout.shard;
+    fanout.shard = (i) => {
+      const hub = hubOf(i);
+      return hub === undefined ? through(i) : (hubByIdOnly(hub) as unknown as ShardStub);
+    };
+  });
+}
+
 describe("a hub reached by ID alone (a local dev registry's proxy)", { timeout: 20_000 }, () => {
   it("learns its number from the upgrade and, in its next life, from the first downlink", async () => {
     const room = freshRoom();
@@ -105,15 +117,7 @@ describe("a hub reached by ID alone (a local dev registry's proxy)", { timeout: 
     const cy = await connectByIdOnly(1, "cy-r3");
     cy.send({ type: "subscribe", room });
     const first = await welcomedIn(cy, room);
-    // The room reaches its hubs by ID alone too (its shards, if any, as before).
-    await runInDurableObject(env.ROOMS.getByName(room), (instance) => {
-      const { fanout } = instance as unknown as { fanout: { shard: (i: number) => ShardStub } };
-      const through = fanout.shard;
-      fanout.shard = (i) => {
-        const hub = hubOf(i);
-        return hub === undefined ? through(i) : (hubByIdOnly(hub) as unknown as ShardStub);
-      };
-    });
+    await hubsByIdOnly(room);
     await evictDurableObject(hubByIdOnly(1), { webSockets: "close" });
     await cy.until(() => cy.closed !== undefined, "the hub's close");
     // Woken by this broadcast: its first uplink must reach the room as hub 1, which holds nobody now.
@@ -124,5 +128,25 @@ describe("a hub reached by ID alone (a local dev registry's proxy)", { timeout: 
     expect((await welcomedIn(back, room)).recovered).toBe(true);
     watch.client.send({ type: "broadcast", data: "hi", id: "h" });
     expect((await nextIn(back, room, "message", (m) => m.data === "hi")).seq).toBe(2);
+  });
+
+  it("learns it from a sleeping connection's attachment when that connection's frame wakes it", async () => {
+    const room = freshRoom();
+    const watch = await join(room, "watch");
+    // A member on hub 0, which a hub 1 that took itself for hub 0 would say it no longer holds.
+    const ada = await connectHub({ client: "ada-r4" });
+    ada.send({ type: "subscribe", room });
+    await welcomedIn(ada, room);
+    const cy = await connectByIdOnly(1, "cy-r4");
+    cy.send({ type: "subscribe", room });
+    await welcomedIn(cy, room);
+    await hubsByIdOnly(room);
+    // It sleeps with cy's socket open: cy's next frame wakes a life with no name.
+    await evictDurableObject(hubByIdOnly(1));
+    cy.send({ type: "broadcast", room, data: "awake", id: "w" });
+    expect(await nextIn(cy, room, "ack")).toMatchObject({ id: "w", seq: 1 });
+    expect((await watch.client.next("message")).data).toBe("awake");
+    expect((await nextIn(ada, room, "message")).data).toBe("awake");
+    expect(watch.client.all("leave")).toEqual([]);
   });
 });

@@ -128,4 +128,18 @@ describe("a shard reached by ID alone (a local dev registry's proxy)", { timeout
     ada.client.send({ type: "direct", to: back.welcome.id, data: "dm", id: "d" });
     expect((await back.client.next("message", (m) => m.to !== undefined)).data).toBe("dm");
   });
+
+  it("learns them from a sleeping session's attachment when that session's frame wakes it", async () => {
+    const room = freshRoom();
+    const ada = await joinOn(room, 0, "ada");
+    const cy = await joinShard(room, 2, { name: "cy" }, true);
+    await ada.client.next("join", (f) => f.peer.id === cy.welcome.id);
+    await shardsByIdOnly(room);
+    // It sleeps with cy's socket open: cy's next frame wakes a life with no name.
+    await evictDurableObject(shardByIdOnly(room, 2));
+    cy.client.send({ type: "broadcast", data: "awake", id: "w" });
+    expect(await cy.client.next("ack")).toMatchObject({ id: "w", seq: 1 });
+    expect((await ada.client.next("message")).data).toBe("awake");
+    expect(ada.client.all("leave")).toEqual([]);
+  });
 });
