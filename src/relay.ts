@@ -18,7 +18,7 @@ import {
   isRefusal,
   type Refusal,
 } from "./auth";
-import { hubName } from "./big-rooms/holders";
+import { HOLDER_HEADER, hubHolder, hubName } from "./big-rooms/holders";
 import { connect, shardName, shardOf } from "./big-rooms/layout";
 import type { Shard } from "./big-rooms/shard";
 import { allowedOrigins, read, readHubLimits, readShardLimits, secret } from "./config";
@@ -142,7 +142,10 @@ export function relay<
     if (spent) return refuse(undefined, spent);
     // The same client id lands on the same hub, whose ring then serves its resumes.
     const index = shardOf(hello.client, readHubLimits(c.env).hubCount);
-    return hubSpace.getByName(hubName(index)).fetch(toRoom(hello, c.req.raw));
+    const forwarded = toRoom(hello, c.req.raw);
+    // A hub reached by ID alone (a local dev registry's proxy) has no name to read its number from.
+    forwarded.headers.set(HOLDER_HEADER, String(hubHolder(index)));
+    return hubSpace.getByName(hubName(index)).fetch(forwarded);
   });
 
   // What each hub holds, for the console: connections and rooms per connection.
@@ -189,7 +192,10 @@ export function relay<
       () => options.rooms(c.env).getByName(hello.room).fetch(forwarded.clone()),
       async (index) => {
         const shard = shardSpace?.getByName(shardName(hello.room, index));
-        return shard ? shard.fetch(forwarded) : errorResponse(500, "internal", "no shards bound");
+        if (!shard) return errorResponse(500, "internal", "no shards bound");
+        // A shard reached by ID alone (a local dev registry's proxy) has no name to read its index from.
+        forwarded.headers.set(HOLDER_HEADER, String(index));
+        return shard.fetch(forwarded);
       },
       shardSpace ? readShardLimits(c.env).shardCount : 0,
     );

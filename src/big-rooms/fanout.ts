@@ -8,7 +8,7 @@
 import type { Term } from "../expiry";
 import type { Peer } from "../frames";
 import { InOrder } from "../hooks";
-import { type Faults, Link } from "./link";
+import { type Batch, type Faults, Link } from "./link";
 import type { Down, DownBatch, Joiner, UpBatch, UpResult } from "./wire";
 
 /** A member whose socket is on a shard; the room reaches it through that shard's downlink. */
@@ -21,6 +21,8 @@ export type Remote = {
   quiet?: true;
   /** When its token must be refreshed and when it ends (src/expiry.ts). */
   term?: Term;
+  /** The first downlink batch that may carry its items: a batch lost before it cost it nothing. */
+  downFrom: number;
   order: InOrder;
   send(text: string): void;
 };
@@ -51,8 +53,12 @@ export class Fanout {
   readonly members = new Map<string, Remote>();
   private readonly perShard = new Map<number, number>();
   private readonly links = new Map<number, Link<Down, void>>();
-  /** Shards whose queue was dropped, and which batch (once built) tells them so. */
-  private readonly lagged = new Map<number, number | undefined>();
+  /**
+   * Sessions of a shard that could not even be told of a loss: named ahead
+   * of the next item pushed, not retried on their own, so an unreachable
+   * shard costs the room one more batch, not a call every second forever.
+   */
+  private readonly owed = new Map<number, string[]>();
   /** The last uplink batch of each shard, answered again when it is repeated. */
   private readonly ups = new Map<
     number,
@@ -163,12 +169,49 @@ export class Fanout {
 
   push(shard: number, item: Down): void {
     const link = this.link(shard);
+    const owed = this.owed.get(shard);
+    if (owed) {
+      this.owed.delete(shard);
+      link.first(this.lost(shard, owed));
+    }
     if (link.queued >= MAX_QUEUED) {
       // A shard this far behind cannot catch up from its queue: its sessions resume instead.
       link.discard();
-      this.lagged.set(shard, undefined);
+      link.first(this.lost(shard, this.joinedBy(shard, link.built + 1)));
     }
     link.push(item);
+  }
+
+  /**
+   * The sessions on `shard` whose items batch `seq` (or an earlier one) may
+   * have carried. One that joined later lost nothing, so a new life of a
+   * holder is never closed for what its old life missed.
+   */
+  private joinedBy(shard: number, seq: number): string[] {
+    const ids: string[] = [];
+    for (const m of this.members.values()) {
+      if (m.shard === shard && m.downFrom <= seq) ids.push(m.peer.id);
+    }
+    return ids;
+  }
+
+  /** The notice that leads a batch: which of `ids` lost items, among those still on `shard`. */
+  private lost(shard: number, ids: string[]): Down {
+    return { kind: "lost", ids: ids.filter((id) => this.members.get(id)?.shard === shard) };
+  }
+
+  /** Its sessions lost what the batch carried: the next batch tells the shard so, first. */
+  private gaveUp(shard: number, batch: Batch<Down>): void {
+    const link = this.link(shard);
+    const notices = batch.items.flatMap((item) => (item.kind === "lost" ? [item] : []));
+    if (notices.length < batch.items.length) {
+      link.first(this.lost(shard, this.joinedBy(shard, batch.seq)));
+      return;
+    }
+    // Only the notice was lost: say it again with what comes next, or now if something waits.
+    const ids = [...new Set(notices.flatMap((notice) => notice.ids))];
+    if (link.queued > 0) link.first(this.lost(shard, ids));
+    else this.owed.set(shard, ids);
   }
 
   private track(joiner: Joiner, shard: number, quiet: boolean, term?: Term): Remote {
@@ -176,6 +219,7 @@ export class Fanout {
       peer: joiner.peer,
       scope: joiner.scope,
       shard,
+      downFrom: (this.links.get(shard)?.built ?? 0) + 1,
       order: new InOrder(),
       send: (text) => this.push(shard, { kind: "to", to: joiner.peer.id, text }),
     };
@@ -194,19 +238,10 @@ export class Fanout {
         name: `down-${shard}`,
         faults: this.faults,
         schedule: this.schedule,
-        call: (batch) => {
-          if (this.lagged.has(shard) && this.lagged.get(shard) === undefined) {
-            this.lagged.set(shard, batch.seq);
-          }
-          const lagged = this.lagged.has(shard) ? (true as const) : undefined;
-          const room = this.room();
-          return this.shard(shard).downlink({ room, shard, life: this.life, lagged, ...batch });
-        },
-        delivered: (batch) => {
-          if (this.lagged.get(shard) === batch.seq) this.lagged.delete(shard);
-        },
-        // Its sessions lost what the batch carried; the next batch tells the shard so.
-        lost: () => this.lagged.set(shard, undefined),
+        call: (batch) =>
+          this.shard(shard).downlink({ room: this.room(), shard, life: this.life, ...batch }),
+        delivered: () => {},
+        lost: (batch) => this.gaveUp(shard, batch),
       });
       this.links.set(shard, link);
     }

@@ -3,7 +3,20 @@
  * and links number them: shard i of a big room is i (0, 1, …), hub i is
  * -1 - i. One number space lets the room keep one table of members and one
  * downlink per holder for both, so to a room shards and hubs are one thing.
+ * A holder reads its number from its object's name; one reached by ID alone
+ * (through a local dev registry's proxy) has none, and learns it from the
+ * Worker's upgrade (`HOLDER_HEADER`) or the room's downlink, which say it.
  */
+
+/** Which holder the Worker meant an upgrade for, as a holder number. */
+export const HOLDER_HEADER = "x-relay-holder";
+
+/** The holder number an upgrade names, if the Worker named one. */
+export function holderOf(request: Request): number | undefined {
+  const value = request.headers.get(HOLDER_HEADER);
+  const holder = value === null ? Number.NaN : Number(value);
+  return Number.isSafeInteger(holder) ? holder : undefined;
+}
 
 /** The holder number of hub `index`. */
 export function hubHolder(index: number): number {

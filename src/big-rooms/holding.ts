@@ -35,23 +35,31 @@ export type RoomStub = {
 };
 
 export type HoldingOptions = {
+  /** The room, and this holder as the room knows it (holders.ts), as far as the owner knows them yet. */
   room: string;
-  /** This holder as the room knows it: a shard's index, or a hub's (src/big-rooms/holders.ts). */
   holder: number;
   /** The room's `HISTORY_SIZE`: the ring keeps as many recent broadcasts, 1 to 1,000. */
   historySize: number;
   faults: Faults | undefined;
-  /** The room, on a fresh stub for each call. */
-  stub: () => RoomStub;
+  /** The room of that name, on a fresh stub for each call. */
+  stub: (room: string) => RoomStub;
   /** Ends a session from here: the owner lets it go and calls `leave`. */
   drop: (held: Held, code: number, reason: string) => void;
 };
+
+/** Which room a holding serves, and its holder number there (holders.ts). */
+export type Place = { room: string; holder: number };
 
 /** What a joining session tells the room beyond who it is. */
 export type JoinDetails = Omit<Joiner, "peer" | "scope">;
 
 export class Holding {
   readonly sessions = new Map<string, Held>();
+  /** From the owner's name, else from what its upgrades and the room's downlinks say (`locate`). */
+  private room: string;
+  private holder: number;
+  /** How each session not yet welcomed asked to join, to ask again if the room lost its welcome. */
+  private readonly asked = new Map<string, Joiner>();
   private readonly ring: Ring;
   private readonly history: History;
   private readonly up: Link<Up, UpResult>;
@@ -71,15 +79,17 @@ export class Holding {
   private stream: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: HoldingOptions) {
-    const { room, holder, faults, stub } = options;
+    const { faults, stub } = options;
+    this.room = options.room;
+    this.holder = options.holder;
     this.ring = new Ring(Math.max(1, Math.min(options.historySize, 1000)));
     this.up = new Link<Up, UpResult>({
-      name: `up-${holder}`,
+      name: `up-${options.holder}`,
       faults,
       call: (batch) =>
-        stub().uplink({
-          room,
-          shard: holder,
+        stub(this.room).uplink({
+          room: this.room,
+          shard: this.holder,
           life: this.life,
           seq: batch.seq,
           holds: this.unconfirmed ? [...this.sessions.keys()] : undefined,
@@ -88,7 +98,22 @@ export class Holding {
       delivered: (batch, result) => this.answered(batch.items, result),
       lost: (batch) => this.upLost(batch.items),
     });
-    this.history = new History((after, limit) => stub().logPage(after, limit));
+    this.history = new History((after, limit) => stub(this.room).logPage(after, limit));
+  }
+
+  /**
+   * Takes the room's name and this holder's number from an upgrade or a
+   * downlink: an owner reached by ID alone (through a local dev registry's
+   * proxy) has no name to read them from, and its uplink would go astray.
+   */
+  locate(room: string, holder: number | undefined): void {
+    if (room !== "") this.room = room;
+    if (holder !== undefined && Number.isSafeInteger(holder)) this.holder = holder;
+  }
+
+  /** Where this holding is, as far as it knows. */
+  get place(): Place {
+    return { room: this.room, holder: this.holder };
   }
 
   /** A session whose socket woke with its object: it was welcomed before it slept. */
@@ -100,11 +125,13 @@ export class Holding {
   /** Asks the room to admit a session; nothing reaches it before the room's welcome. */
   join(held: Held, details: JoinDetails): Promise<Refusal | undefined> {
     const { peer, scope } = held;
+    const joiner = { peer, scope, ...details };
     this.sessions.set(peer.id, held);
+    this.asked.set(peer.id, joiner);
     held.outlet.hold();
     return new Promise((resolve) => {
       this.joining.set(peer.id, resolve);
-      this.up.push({ kind: "join", joiner: { peer, scope, ...details } });
+      this.up.push({ kind: "join", joiner });
     });
   }
 
@@ -115,19 +142,21 @@ export class Holding {
 
   /** An error for the session, sent down through the room so it keeps its place among the room's answers. */
   reject(held: Held, error: ProtocolError): void {
-    log("protocol_error", { room: this.options.room, session: held.peer.id, code: error.code });
+    log("protocol_error", { room: this.room, session: held.peer.id, code: error.code });
     this.up.push({ kind: "answer", to: held.peer.id, text: errorFrame(error) });
   }
 
   /** Tells the room once that a session left. */
   leave(id: string): void {
     this.sessions.delete(id);
+    this.asked.delete(id);
     this.up.push({ kind: "leave", id });
   }
 
   /** Forgets a session the room never counted: its join was refused. */
   forget(id: string): void {
     this.sessions.delete(id);
+    this.asked.delete(id);
   }
 
   /** Ends every session held here, as the owner's `drop` does. */
@@ -141,13 +170,13 @@ export class Holding {
   downlink(batch: DownBatch): Promise<void> {
     const taken = this.stream.then(() => this.take(batch));
     this.stream = taken.catch((error: unknown) => {
-      const { room, holder } = this.options;
-      log("shard_error", { room, shard: holder, error: String(error) });
+      log("shard_error", { room: this.room, shard: this.holder, error: String(error) });
     });
     return taken;
   }
 
   private async take(batch: DownBatch): Promise<void> {
+    this.locate(batch.room, batch.shard);
     if (batch.life !== this.roomLife) this.roomRestarted(batch.life);
     else if (batch.seq <= this.lastDown) return;
     this.lastDown = batch.seq;
@@ -156,7 +185,6 @@ export class Holding {
       this.greeted = true;
       this.up.push({ kind: "hello" });
     }
-    if (batch.lagged) this.closeAll(1013, "fell behind the room; resume");
     for (const item of batch.items) await this.apply(item);
   }
 
@@ -179,8 +207,31 @@ export class Holding {
       case "close": {
         const held = this.sessions.get(item.to);
         if (held) this.options.drop(held, item.code, item.reason);
+        return;
       }
+      case "lost":
+        return this.lost(item.ids);
     }
+  }
+
+  /**
+   * The room lost items for these sessions. One that was welcomed missed
+   * part of the stream and resumes; one still waiting never got its welcome,
+   * and asks for it again rather than be dropped after the room announced
+   * it. Sessions not held here (an old life's) are no concern.
+   */
+  private lost(ids: string[]): void {
+    for (const id of ids) {
+      const held = this.sessions.get(id);
+      if (held?.welcomed) this.options.drop(held, 1013, "fell behind the room; resume");
+      else if (held) this.askAgain(id);
+    }
+  }
+
+  /** Asks the room again for a welcome it lost: it welcomes a member it knows once more. */
+  private askAgain(id: string): void {
+    const joiner = this.asked.get(id);
+    if (joiner) this.up.push({ kind: "join", joiner });
   }
 
   /** A numbered broadcast: the gap before it (if any) first, then it, once and in order. */
@@ -228,6 +279,7 @@ export class Holding {
     if (!held || held.welcomed) return;
     held.outlet.replayed(item.text);
     held.welcomed = true;
+    this.asked.delete(item.to);
     // What it missed: a resume's gap, or broadcasts taken here past the welcome's seq.
     const from = item.replayFrom ?? item.seq;
     if (from >= (this.lastSeq ?? from)) {
@@ -251,9 +303,18 @@ export class Holding {
     for (const event of events) {
       if (event.kind !== "join") continue;
       const id = event.joiner.peer.id;
-      this.joining.get(id)?.(result.refused[id]);
+      const refusal = result.refused[id];
+      const waiting = this.joining.get(id);
       this.joining.delete(id);
+      if (waiting) waiting(refusal);
+      else if (refusal) this.refusedAgain(id, refusal);
     }
+  }
+
+  /** A session that asked again for its welcome and was refused: the room no longer had room for it. */
+  private refusedAgain(id: string, refusal: Refusal): void {
+    const held = this.sessions.get(id);
+    if (held && !held.welcomed) this.options.drop(held, 1013, refusal.message);
   }
 
   /** The room could not be reached: every session resumes, and a new life tells the room who is left. */
@@ -275,16 +336,14 @@ export class Holding {
     this.greeted = false;
   }
 
-  /** A new life of the room may have lost what it had queued: welcomes that never came, above all. */
+  /** A new life of the room may have lost what it had queued: welcomes that never came ask again. */
   private roomRestarted(life: string): void {
     const before = this.roomLife;
     this.roomLife = life;
     this.lastDown = 0;
     if (before === undefined) return;
-    for (const held of [...this.sessions.values()]) {
-      if (!held.welcomed && !this.joining.has(held.peer.id)) {
-        this.options.drop(held, 1012, "the room restarted; reconnect");
-      }
+    for (const held of this.sessions.values()) {
+      if (!held.welcomed && !this.joining.has(held.peer.id)) this.askAgain(held.peer.id);
     }
   }
 

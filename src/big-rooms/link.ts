@@ -38,8 +38,23 @@ export class Link<T, R> {
     return this.queue.length;
   }
 
+  /** The number of the last batch made; what is pushed now goes in a later one. */
+  get built(): number {
+    return this.seq;
+  }
+
   push(item: T): void {
     this.queue.push(item);
+    this.wake();
+  }
+
+  /** Puts an item ahead of everything queued: the next batch starts with it. */
+  first(item: T): void {
+    this.queue.unshift(item);
+    this.wake();
+  }
+
+  private wake(): void {
     if (this.sending) return;
     // What the rest of this turn pushes goes in the same call.
     this.sending = true;

@@ -18,13 +18,20 @@ import {
   parseClientFrame,
 } from "../protocol";
 import { RateLimiter } from "../rate-limit";
-import { type Held, Holding, type RoomStub } from "./holding";
+import { holderOf } from "./holders";
+import { type Held, Holding, type Place, type RoomStub } from "./holding";
 import { parseShardName } from "./layout";
 import { Faults } from "./link";
 import type { DownBatch } from "./wire";
 
 /** Kept in each socket's attachment, so it survives hibernation. */
-type Attachment = { peer: Peer; scope: string; batched?: true };
+type Attachment = {
+  peer: Peer;
+  scope: string;
+  batched?: true;
+  /** Where a shard without a name is (see `locate`), for a life that a sleeping socket's frame wakes. */
+  at?: Place;
+};
 
 type Session = Held & Attachment & { ws: WebSocket; outlet: Outlet; limiter: RateLimiter };
 
@@ -46,26 +53,27 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly limits: Limits;
   private readonly turn = new Turn();
   private readonly holding: Holding;
-  private readonly room: string;
 
   constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
     this.limits = readLimits(env);
+    // Reached by ID alone, a shard has no name: its upgrades and downlinks say where it is.
     const { room, index } = parseShardName(ctx.id.name ?? "#0");
-    this.room = room;
     this.holding = new Holding({
       room,
       holder: index,
       historySize: this.limits.historySize,
       faults: Faults.parse(read(env, "LINK_FAULTS")),
-      stub: () => this.roomStub(),
+      stub: (name) => this.roomStub(name),
       drop: (held, code, reason) => this.drop(held as Session, code, reason),
     });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     for (const ws of ctx.getWebSockets()) {
       if (ws.readyState !== WebSocket.OPEN) continue;
+      const attachment = ws.deserializeAttachment() as Attachment;
+      if (attachment.at) this.holding.locate(attachment.at.room, attachment.at.holder);
       // A socket that hibernated was welcomed: a shard is idle only when its stream is.
-      this.holding.adopt(this.remember(ws, ws.deserializeAttachment() as Attachment));
+      this.holding.adopt(this.remember(ws, attachment));
     }
   }
 
@@ -73,6 +81,7 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   async fetch(request: Request): Promise<Response> {
     const hello = helloFrom(new URL(request.url));
+    this.holding.locate(hello.room, holderOf(request));
     const batched = offers(request, NDJSON_PROTOCOL);
     const session = this.accept(hello, batched);
     const refusal = await this.holding.join(session, {
@@ -96,6 +105,7 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
     const { 0: client, 1: server } = new WebSocketPair();
     const peer: Peer = { id: crypto.randomUUID(), name: hello.name, user: hello.user };
     const attachment: Attachment = { peer, scope: scopeOf(hello, peer.id) };
+    if (this.ctx.id.name === undefined) attachment.at = this.holding.place;
     if (batched) attachment.batched = true;
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment(attachment);
@@ -178,8 +188,8 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
     return session;
   }
 
-  private roomStub(): RoomStub {
+  private roomStub(room: string): RoomStub {
     const rooms = (this.constructor as typeof Shard).rooms as (env: E) => DurableObjectNamespace;
-    return rooms(this.env).getByName(this.room) as unknown as RoomStub;
+    return rooms(this.env).getByName(room) as unknown as RoomStub;
   }
 }

@@ -61,17 +61,21 @@ export type Down =
   | { kind: "to"; to: string; text: string }
   /** A session's welcome, its place in the log, and where its replay starts. */
   | { kind: "welcome"; to: string; text: string; seq: number; replayFrom?: number }
-  | { kind: "close"; to: string; code: number; reason: string };
+  | { kind: "close"; to: string; code: number; reason: string }
+  /**
+   * Items for these sessions were lost (a batch the link gave up on, or a
+   * queue dropped for overflow): a welcomed one must resume, one still
+   * waiting for its welcome asks for it again. Always first in its batch.
+   */
+  | { kind: "lost"; ids: string[] };
 
 export type DownBatch = {
   /** The room that sends, so a hub knows which of its rooms this is, and a woken shard its room. */
   room: string;
-  /** The holder it is for, as the room numbers it (holders.ts). */
+  /** The holder it is for, as the room numbers it (holders.ts): one reached by ID alone learns it here. */
   shard: number;
   life: string;
   seq: number;
-  /** The queue overflowed and was dropped: the shard's sessions must resume. */
-  lagged?: true;
   items: Down[];
 };
 

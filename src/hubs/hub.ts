@@ -10,7 +10,7 @@
  * subscriptions live in the socket's attachment, so the hub hibernates.
  */
 import { DurableObject } from "cloudflare:workers";
-import { hubHolder, parseHubName } from "../big-rooms/holders";
+import { holderOf, hubHolder, parseHubName } from "../big-rooms/holders";
 import { type Held, Holding, type RoomStub } from "../big-rooms/holding";
 import { Faults } from "../big-rooms/link";
 import type { DownBatch } from "../big-rooms/wire";
@@ -41,6 +41,8 @@ type Attachment = {
   origin?: string;
   batched?: true;
   subs: Subscription[];
+  /** This hub's number, kept by a hub without a name, for a life that a sleeping socket's frame wakes. */
+  holder?: number;
 };
 
 type Connection = {
@@ -91,7 +93,8 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
   private readonly hubLimits: HubLimits;
   private readonly faults: Faults | undefined;
   private readonly turn = new Turn();
-  private readonly holder: number;
+  /** From the hub's name, else from its upgrades, downlinks and sockets (a hub reached by ID alone has none). */
+  private holder: number;
 
   constructor(ctx: DurableObjectState, env: E) {
     super(ctx, env);
@@ -103,6 +106,7 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
     for (const ws of ctx.getWebSockets()) {
       if (ws.readyState !== WebSocket.OPEN) continue;
       const connection = this.remember(ws, ws.deserializeAttachment() as Attachment);
+      this.locate(connection.attachment.holder);
       // Every subscription that hibernated was welcomed: a hub is idle only when its streams are.
       for (const sub of connection.attachment.subs) {
         this.holding(sub.room).adopt(this.member(connection, sub));
@@ -113,6 +117,7 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
   // ---- a connection opens ------------------------------------------------
 
   async fetch(request: Request): Promise<Response> {
+    this.locate(holderOf(request));
     const hello = helloFrom(new URL(request.url));
     const batched = offers(request, NDJSON_PROTOCOL);
     const { 0: client, 1: server } = new WebSocketPair();
@@ -122,6 +127,7 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
     const origin = request.headers.get("origin");
     if (origin !== null) attachment.origin = origin;
     if (batched) attachment.batched = true;
+    if (this.ctx.id.name === undefined) attachment.holder = this.holder;
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment(attachment);
     this.remember(server, attachment);
@@ -281,7 +287,15 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   /** A room's downlink: everything this hub's members of it receive, in the room's order. */
   async downlink(batch: DownBatch): Promise<void> {
+    this.locate(batch.shard);
     return this.holding(batch.room).downlink(batch);
+  }
+
+  /** Takes this hub's holder number from an upgrade or a downlink that says it, for every room. */
+  private locate(holder: number | undefined): void {
+    if (holder === undefined || holder === this.holder) return;
+    this.holder = holder;
+    for (const [room, holding] of this.holdings) holding.locate(room, holder);
   }
 
   /** How many connections this hub holds and how many rooms each is in, for the console. */
@@ -301,7 +315,7 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
         holder: this.holder,
         historySize: this.limits.historySize,
         faults: this.faults,
-        stub: () => this.roomStub(room),
+        stub: (name) => this.roomStub(name),
         drop: (held, code, reason) => {
           const member = held as Member;
           if (member.connection.rooms.get(room) !== member) return;

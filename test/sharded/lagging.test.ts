@@ -1,7 +1,7 @@
 /**
- * A shard too far behind: the room stops queueing for it and says so, and
- * the shard closes its sessions with 1013 so their clients resume, rather
- * than deliver a stream with a hole in it.
+ * A shard too far behind: the room stops queueing for it and names the
+ * sessions that lost items, and the shard closes them with 1013 so their
+ * clients resume, rather than deliver a stream with a hole in it.
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -13,7 +13,7 @@ import { freshRoom } from "../client";
 import { joinOn, seqs } from "./shards";
 
 describe("a shard that falls behind", () => {
-  it("gets its queue dropped and a lagged flag once the room queued 50,000 items for it", async () => {
+  it("gets its queue dropped and its sessions named as lost once the room queued 50,000 items for it", async () => {
     const room = freshRoom();
     const calls: DownBatch[] = [];
     let answerFirst = () => {};
@@ -43,19 +43,20 @@ describe("a shard that falls behind", () => {
     });
     expect(calls).toHaveLength(2);
     const [, second] = calls;
-    expect(second?.lagged).toBe(true);
+    expect(second?.items[0]).toEqual({ kind: "lost", ids: ["p"] });
     // What was queued before the overflow is gone; only what came after it goes.
     expect(second?.items.length).toBeLessThan(50_000);
   });
 
-  it("closes its sessions with 1013 when told it lagged, and they resume", async () => {
+  it("closes a welcomed session with 1013 when told its items were lost, and it resumes", async () => {
     const room = freshRoom();
     const ada = await joinOn(room, 0, "ada");
     const bob = await joinOn(room, 1, "bob");
     ada.client.send({ type: "broadcast", data: "hi", id: "1" });
     await bob.client.next("message");
     const shard = env.SHARDS.getByName(shardName(room, 1));
-    await shard.downlink({ room, shard: 1, life: "another", seq: 1, lagged: true, items: [] });
+    const lost = { kind: "lost" as const, ids: [bob.welcome.id] };
+    await shard.downlink({ room, shard: 1, life: "another", seq: 1, items: [lost] });
     await bob.client.until(() => bob.client.closed !== undefined, "bob's close");
     expect(bob.client.closed?.code).toBe(1013);
     const back = await joinOn(room, 1, "bob", { since: 1, epoch: bob.welcome.epoch });
