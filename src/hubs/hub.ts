@@ -57,12 +57,7 @@ type Connection = {
 };
 
 /** A connection's session in one room. */
-type Member = Held & {
-  room: string;
-  connection: Connection;
-  /** Ids of frames sent up before the room answered the join: refused with it, if it is. */
-  awaiting?: string[];
-};
+type Member = Held & { room: string; connection: Connection };
 
 /** A subscribe's grant: who the room's `authorize` made the session, or why it refused. */
 type Granted = Awaited<ReturnType<typeof grant>>;
@@ -169,8 +164,10 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   /**
    * Joins a room once `authorize` grants it: the room's welcome (through the
-   * room's downlink) or an error answers. Later frames wait for the grant,
-   * not for the room's answer: they follow the join up the same link.
+   * room's downlink) or an error answers. Later frames wait for the room's
+   * answer. (Letting them follow the join at once sped a 20-room reconnect
+   * by a quarter with one hub and not at all with eight, and the hub's RSS
+   * after the joins grew by a third: bench/README.md, "Many rooms".)
    */
   private async subscribe(
     connection: Connection,
@@ -204,7 +201,7 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
       return this.refuse(connection, { room, code: "too_many_rooms", message });
     }
     const member = this.member(connection, sub);
-    const joined = this.holding(room).join(member, {
+    const refusal = await this.holding(room).join(member, {
       // A known user is accountable; only anonymous sessions count per address.
       ...(sub.user === undefined &&
         attachment.address !== undefined && {
@@ -215,19 +212,11 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
       ...(frame.since !== undefined && { since: frame.since }),
       ...(frame.epoch !== undefined && { epoch: frame.epoch }),
     });
-    // The room's answer comes in its own time; the connection's next frames need not wait for it.
-    member.awaiting = [];
-    joined.then((refusal) => {
-      const awaiting = member.awaiting ?? [];
-      delete member.awaiting;
-      if (!refusal || rooms.get(room) !== member) return;
-      this.part(member, false);
-      // A room refuses a join only with codes that frames share (banned, room_full, …).
-      const code = refusal.code as FrameErrorCode;
-      this.refuse(connection, { room, code, message: refusal.message });
-      // The room ignored them: it never counted the session.
-      for (const id of awaiting) this.notSubscribed(connection, room, id);
-    });
+    if (!refusal || rooms.get(room) !== member) return;
+    this.part(member, false);
+    // A room refuses a join only with codes that frames share (banned, room_full, …).
+    const code = refusal.code as FrameErrorCode;
+    this.refuse(connection, { room, code, message: refusal.message });
   }
 
   /** What the room's `authorize` (or the built-in JWT check) makes of a subscribe. */
@@ -255,7 +244,6 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
       this.notSubscribed(connection, room, id);
       return;
     }
-    if (member.awaiting && id !== undefined) member.awaiting.push(id);
     this.holding(room).speak(member, text);
   }
 
