@@ -63,6 +63,15 @@ export default defineConfig({
       // a cap of 3 rooms and a history short enough to outrun; rooms in one object and sharded.
       workerd("workerd-hubs", ["test/hubs/*.test.ts"], HUBS),
       workerd("workerd-hubs-sharded", ["test/hubs/*.test.ts"], { ...HUBS, SHARD_COUNT: "3" }),
+      // The resume property with hubs, over links that drop, double and delay calls: two hubs,
+      // so a room has several holders, and rooms over shards, so single-room sockets cross links too.
+      workerd("workerd-hubs-faults", ["test/hubs/faults/*.test.ts"], {
+        ADMIN_TOKEN: "test-admin-token",
+        HUB_COUNT: "2",
+        ROOMS_PER_CONNECTION: "3",
+        SHARD_COUNT: "3",
+        LINK_FAULTS: "drop=0.2,double=0.2,delay=0.3",
+      }),
       // JWT auth and an Origin allow-list on; no ADMIN_TOKEN configured.
       workerd("workerd-auth", ["test/auth/*.test.ts", "test/documents/auth/*.test.ts"], {
         AUTH_SECRET: "test-auth-secret",
