@@ -1,6 +1,6 @@
 /**
  * The resume property (test/resume.property.test.ts) with hubs, over links
- * that drop, double and delay calls (the workerd-hubs-faults project):
+ * that drop, double and delay calls (workerd-hubs-faults[-sharded]):
  * multiplexed connections in every room of a run and a single-room socket in
  * each, sending, publishing, dropping, resuming, and leaving and rejoining
  * one room on a live connection. Every room keeps its guarantees for every
