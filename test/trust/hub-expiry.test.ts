@@ -1,7 +1,8 @@
 /**
  * One room's grant expiring on a multiplexed connection (`GET /ws`): the room
- * warns that subscription, a refresh naming the room keeps it, and expiry
- * ends only it (`unsubscribed` 4001) while the socket and its other rooms go on.
+ * warns that subscription, a refresh naming the room keeps it (and only it),
+ * and expiry, or a refreshed grant that no longer opens the room, ends only
+ * it (`unsubscribed` 4001 or 4403) while the socket and its other rooms go on.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { freshRoom, join } from "../client";
@@ -87,5 +88,25 @@ describe("one room's grant expiring on a multiplexed connection", { timeout: 20_
     // A fresh grant subscribes it again.
     ada.send({ type: "subscribe", room: short, token: await token("u-ada", 3600) });
     await nextIn(ada, short, "welcome", (w) => w.id !== adaId);
+  });
+
+  it("takes a refresh for the room it names alone: another room's refresh does not save this one", async () => {
+    const { short, long, ada, expires } = await hub();
+    ada.send({ type: "refresh", room: long, token: await token("u-ada", 7200), id: "r-long" });
+    await nextIn(ada, long, "ack", (a) => a.id === "r-long");
+    clock.advance(expires - Date.now());
+    await alarm(short);
+    expect((await nextIn(ada, short, "unsubscribed")).code).toBe(4001);
+    expect((await hubRoundTrip(ada, long, "long goes on")).seq).toBe(1);
+  });
+
+  it("ends only that subscription as forbidden when its refreshed grant no longer opens the room", async () => {
+    const { short, long, ada, adaId, bob } = await hub();
+    const elsewhere = await token("u-ada", 3600, { rooms: [long] });
+    ada.send({ type: "refresh", room: short, token: elsewhere, id: "r1" });
+    expect((await nextIn(ada, short, "unsubscribed")).code).toBe(4403);
+    await bob.next("leave", (l) => l.peer.id === adaId);
+    expect((await hubRoundTrip(ada, long, "long goes on")).seq).toBe(1);
+    expect(ada.closed).toBeUndefined();
   });
 });
