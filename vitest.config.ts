@@ -22,6 +22,12 @@ const HUBS = {
   ROOMS_PER_CONNECTION: "3",
   HISTORY_SIZE: "20",
 };
+const HUB_FAULTS = {
+  ADMIN_TOKEN: "test-admin-token",
+  HUB_COUNT: "2",
+  ROOMS_PER_CONNECTION: "3",
+  LINK_FAULTS: "drop=0.2,double=0.2,delay=0.3",
+};
 // The secret in Standard Webhooks form: `whsec_` and the key in base64.
 const WEBHOOKS = {
   WEBHOOK_URL: "http://hooks.test/relay",
@@ -65,6 +71,14 @@ export default defineConfig({
       // a cap of 3 rooms and a history short enough to outrun; rooms in one object and sharded.
       workerd("workerd-hubs", ["test/hubs/*.test.ts"], HUBS),
       workerd("workerd-hubs-sharded", ["test/hubs/*.test.ts"], { ...HUBS, SHARD_COUNT: "3" }),
+      // The resume property with hubs, over links that drop, double and delay calls: two hubs,
+      // so a room has several holders; rooms in one object, and over shards, where single-room
+      // sockets cross links too.
+      workerd("workerd-hubs-faults", ["test/hubs/faults/*.test.ts"], HUB_FAULTS),
+      workerd("workerd-hubs-faults-sharded", ["test/hubs/faults/*.test.ts"], {
+        ...HUB_FAULTS,
+        SHARD_COUNT: "3",
+      }),
       // JWT auth and an Origin allow-list on; no ADMIN_TOKEN configured.
       workerd("workerd-auth", ["test/auth/*.test.ts", "test/documents/auth/*.test.ts"], {
         AUTH_SECRET: "test-auth-secret",

@@ -1,8 +1,8 @@
 /**
  * The debug console (public/console.html), for the holder of the admin
- * token: the live rooms and documents from the directory, polled so counts
- * move without a reload; a room to watch and publish into (./console-room);
- * a document's connections and stored size. Bundled by `npm run build:demo`.
+ * token: the live rooms and documents from the directory and the hubs'
+ * connections, polled so counts move without a reload; a room to watch and
+ * publish into (./console-room); a document's connections and stored size. Bundled by `npm run build:demo`.
  */
 import { call, json, segment, signedIn, signIn, signOut, Unauthorized } from "./console-api";
 import { RoomWatch } from "./console-room";
@@ -58,16 +58,56 @@ async function refresh(): Promise<void> {
   }
 }
 
-type Hubs = { hubs: { index: number; connections: number; perConnection: number[] }[] };
+type Hub = { index: number; connections: number; rooms: number; perConnection: number[] };
 
-/** Connections for many rooms: how many each hub holds, and the most rooms one of them is in. */
+/** Connection counts shown per hub before the rest is summed up as "+N". */
+const SHOWN_CONNECTIONS = 12;
+
+/**
+ * Connections for many rooms (`GET /hubs`): a row per hub that holds any,
+ * with its connections, the rooms it holds and how many rooms each
+ * connection is in, most first.
+ */
 async function showHubs(): Promise<void> {
-  const { hubs } = await json<Hubs>("/hubs").catch(() => ({ hubs: [] }) as Hubs);
+  const { hubs } = await json<{ hubs: Hub[] }>("/hubs").catch(() => ({ hubs: [] as Hub[] }));
   const connections = hubs.reduce((sum, hub) => sum + hub.connections, 0);
   const most = Math.max(0, ...hubs.flatMap((hub) => hub.perConnection));
   $("hubs-total").textContent = hubs.length
     ? `${connections} connections on ${hubs.length} hubs, at most ${most} rooms each`
     : "";
+  const busy = hubs.filter((hub) => hub.connections > 0 || hub.rooms > 0);
+  $("hubs-list").replaceChildren(...(busy.length ? busy.map(hubRow) : [idleRow()]));
+}
+
+function hubRow(hub: Hub): HTMLTableRowElement {
+  const row = document.createElement("tr");
+  row.dataset.hub = String(hub.index);
+  const perConnection = [...hub.perConnection].sort((a, b) => b - a);
+  const rest = perConnection.length - SHOWN_CONNECTIONS;
+  const spread = perConnection.slice(0, SHOWN_CONNECTIONS).join(" · ");
+  const cells = [
+    `#${hub.index}`,
+    hub.connections,
+    hub.rooms,
+    rest > 0 ? `${spread} +${rest}` : spread,
+  ];
+  row.append(...cells.map((text) => cell(String(text))));
+  return row;
+}
+
+function idleRow(): HTMLTableRowElement {
+  const row = document.createElement("tr");
+  const only = cell("no multiplexed connections");
+  only.colSpan = 4;
+  only.className = "hint";
+  row.append(only);
+  return row;
+}
+
+function cell(text: string): HTMLTableCellElement {
+  const td = document.createElement("td");
+  td.textContent = text;
+  return td;
 }
 
 function showList(id: "rooms" | "docs", listed: Listed, open: (name: string) => void): void {

@@ -291,7 +291,9 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
     const perConnection = this.ctx
       .getWebSockets()
       .map((ws) => this.connections.get(ws)?.rooms.size ?? 0);
-    return { connections: perConnection.length, rooms: this.holdings.size, perConnection };
+    // A holding outlives its last session (it keeps the room's order): count rooms with members.
+    const rooms = [...this.holdings.values()].filter((holding) => holding.sessions.size > 0).length;
+    return { connections: perConnection.length, rooms, perConnection };
   }
 
   /** The holding of `room`: this hub's members of it and the link pair to it. */

@@ -2,7 +2,8 @@
  * The debug console (public/console.html) in real Chromium against
  * `wrangler dev`: sign in with the admin token, see a room a test client is
  * in, watch it while people talk, publish into it, read its history, and
- * look at a document, with the token nowhere but this tab's session storage.
+ * look at a document and the hubs' multiplexed connections, with the token
+ * nowhere but this tab's session storage.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,6 +44,35 @@ const countOf = (page: Page, list: string, name: string) =>
     .catch(() => null);
 const events = (page: Page) => texts(page, "#events .text");
 
+/** A multiplexed connection (`GET /ws`) subscribed to `rooms`, once each room has welcomed it. */
+async function multiplexed(client: string, rooms: string[]): Promise<WebSocket> {
+  const ws = new WebSocket(`${dev.ws}/ws?client=${client}&name=${client}`);
+  const welcomed = new Set<string>();
+  const all = new Promise<void>((resolve) => {
+    ws.on("message", (data) => {
+      const frame = JSON.parse(data.toString()) as { type: string; room?: string };
+      if (frame.type === "welcome" && frame.room) welcomed.add(frame.room);
+      if (welcomed.size === rooms.length) resolve();
+    });
+  });
+  await new Promise((resolve) => ws.once("open", resolve));
+  for (const room of rooms) ws.send(JSON.stringify({ type: "subscribe", room }));
+  await all;
+  return ws;
+}
+
+/** The hubs table as numbers: a row per hub the console lists. */
+async function hubRows(page: Page) {
+  const rows = await page.$$eval("#hubs-list tr", (trs) =>
+    trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")),
+  );
+  return rows.map(([, connections = "", rooms = "", perConnection = ""]) => ({
+    connections: Number(connections),
+    rooms: Number(rooms),
+    perConnection: perConnection.split(" · ").map(Number),
+  }));
+}
+
 it("watches a room in the console while a client talks in it, and publishes into it", {
   timeout: 90_000,
 }, async () => {
@@ -57,8 +87,21 @@ it("watches a room in the console while a client talks in it, and publishes into
   await page.fill("#token", ADMIN);
   await page.press("#token", "Enter");
   await expect.poll(() => countOf(page, "rooms", ROOM), { timeout: 10_000 }).toBe("1");
-  // The hubs that hold connections for many rooms are listed too (wrangler.toml: 8).
-  await expect.poll(() => page.textContent("#hubs-total")).toMatch(/ connections on 8 hubs/);
+  // The hubs that hold connections for many rooms are listed too (wrangler.toml: 8): a row per
+  // hub holding any, with its connections, its rooms and each connection's rooms, most first.
+  await expect.poll(() => page.textContent("#hubs-list")).toBe("no multiplexed connections");
+  const cleo = await multiplexed("cleo", ["console-side-a", "console-side-b"]);
+  const dan = await multiplexed("dan", ["console-side-b"]);
+  await expect
+    .poll(() => page.textContent("#hubs-total"), { timeout: 10_000 })
+    .toMatch(/^2 connections on 8 hubs/);
+  const rows = await hubRows(page);
+  expect(rows.reduce((sum, row) => sum + row.connections, 0)).toBe(2);
+  expect(rows.flatMap((row) => row.perConnection).sort((a, b) => a - b)).toEqual([1, 2]);
+  for (const row of rows) expect(row.perConnection).toHaveLength(row.connections);
+  // One hub holding both holds both rooms; apart, each holds its connection's.
+  const held = rows.length === 1 ? [2] : [1, 2];
+  expect(rows.map((row) => row.rooms).sort((a, b) => a - b)).toEqual(held);
 
   await page.click(`#rooms-list button[data-name="${ROOM}"]`);
   await expect.poll(() => page.textContent("#watch-status")).toBe("watching");
@@ -111,17 +154,32 @@ it("watches a room in the console while a client talks in it, and publishes into
   expect(await publish.innerText()).toBe("Publish");
   const fits = await publish.evaluate((el) => el.scrollWidth <= el.clientWidth);
   expect(fits).toBe(true);
-  for (const part of ["#events", "#history", "#publish-data"]) {
+  for (const part of ["#events", "#history", "#publish-data", "#hubs-table"]) {
     const box = await page.locator(part).boundingBox();
     expect(box?.x).toBeGreaterThanOrEqual(0);
     expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(390);
   }
+  // The hubs table fits, and each of its cells reads on one line.
+  const table = page.locator("#hubs-table");
+  expect(await table.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+  const lines = await page.$$eval("#hubs-table th, #hubs-table td", (cells) =>
+    cells.map((cell) => {
+      const range = cell.ownerDocument.createRange();
+      range.selectNodeContents(cell);
+      return range.getClientRects().length;
+    }),
+  );
+  expect(lines).toEqual(lines.map(() => 1));
+  await table.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: "test-results/console-phone-hubs.png" });
   await page.locator("#room-panel").scrollIntoViewIfNeeded();
   await page.screenshot({ path: "test-results/console-phone.png" });
   await page.setViewportSize({ width: 1200, height: 760 });
 
   bob.ws.close();
   await expect.poll(async () => (await events(page))[0]).toBe("bob left");
+  // The watcher and ada hear of it on different sockets: wait for ada's own.
+  await ada.next("leave");
   expect(ada.all("leave").map((f) => f.peer.name)).toEqual(["bob"]);
 
   // The token is in this tab's session only: not in the URL, not in lasting storage.
@@ -135,6 +193,12 @@ it("watches a room in the console while a client talks in it, and publishes into
   await expect.poll(() => page.textContent("#doc-connections")).toBe("1");
   doc.close();
   ada.ws.close();
+  cleo.close();
+  dan.close();
+  await expect
+    .poll(() => page.textContent("#hubs-total"), { timeout: 10_000 })
+    .toMatch(/^0 connections on 8 hubs/);
+  expect(await page.textContent("#hubs-list")).toBe("no multiplexed connections");
 
   await page.click("#logout");
   expect(await page.isVisible("#login")).toBe(true);

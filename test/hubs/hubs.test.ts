@@ -288,4 +288,21 @@ describe("GET /hubs", () => {
     expect(hubs.map((hub) => hub.index)).toEqual([0]);
     expect(hubs[0]?.perConnection).toContain(2);
   });
+
+  it("counts the rooms a hub holds members of, not those it has left", async () => {
+    const room = freshRoom();
+    const held = async () => {
+      const answer = await exports.default.fetch("http://relay.test/hubs", {
+        headers: { authorization: "Bearer test-admin-token" },
+      });
+      return ((await answer.json()) as { hubs: { rooms: number }[] }).hubs[0]?.rooms;
+    };
+    const before = (await held()) ?? 0;
+    const ada = await connectHub({ client: "ada-13" });
+    await subscribe(ada, room);
+    expect(await held()).toBe(before + 1);
+    ada.send({ type: "unsubscribe", room });
+    await nextIn(ada, room, "unsubscribed");
+    expect(await held()).toBe(before);
+  });
 });
