@@ -176,25 +176,41 @@ export function simulate(s, c) {
   };
 
   const room = cpu();
-  const log = { pending: /** @type {number[]} */ ([]), scheduled: false };
+  const log = {
+    pending: /** @type {number[]} */ ([]),
+    /** @type {((committed: number) => void)[]} */
+    released: [],
+    scheduled: false,
+  };
   /**
    * The group commit: one job at the end of a turn takes every row written so
    * far; what waits for the commit runs in that job (`extra`, its cost) or
-   * after it (`after`).
+   * after it (`after`, once for the whole batch); every writer whose rows it
+   * took is then told (`release`: an uplink call returns).
    * @param {number[]} rows @param {(batch: number[]) => number} extra
    * @param {(batch: number[], committed: number, end: number) => void} after
+   * @param {(committed: number) => void} [release]
    */
-  const append = (rows, extra, after) => {
+  const append = (rows, extra, after, release) => {
     log.pending.push(...rows);
+    if (release) log.released.push(release);
     if (log.scheduled) return;
     log.scheduled = true;
     room.submit((start) => {
       const batch = log.pending;
+      const released = log.released;
       log.pending = [];
+      log.released = [];
       log.scheduled = false;
       const committed = start + c.commit(batch.length);
       const cost = c.commit(batch.length) + extra(batch);
-      return { cost, done: (end) => after(batch, committed, end) };
+      return {
+        cost,
+        done: (end) => {
+          after(batch, committed, end);
+          for (const r of released) r(committed);
+        },
+      };
     });
   };
   const times = arrivals(s, rnd);
@@ -271,13 +287,12 @@ export function simulate(s, c) {
                 append(
                   batch,
                   () => 0,
-                  (rows, committed) => {
-                    fanOut(rows);
+                  (rows) => fanOut(rows),
+                  (committed) =>
                     clock.at(committed + link, () => {
                       shard.up.busy = false;
                       uplink(shard);
-                    });
-                  },
+                    }),
                 ),
             })),
           ),
