@@ -17,11 +17,13 @@ export type Scenario = {
   drain?: number;
   linkMs?: number;
   cpus?: "own" | "shared";
+  processes?: number;
+  source?: "clients" | "api";
   cores?: number;
   background?: number;
   generators?: number;
   generatorCost?: number;
-  arrivals?: "bench" | "poisson";
+  arrivals?: "bench" | "poisson" | "publish";
   seed?: number;
   coalesce?: boolean;
 };
@@ -46,4 +48,6 @@ export function simulate(
   roomRpcIn: number;
   roomRpcOut: number;
   roomCpu: number;
+  cpuSeconds: number[];
+  generatorCpuSeconds: number;
 };
