@@ -25,7 +25,6 @@ export type Scenario = {
   generatorCost?: number;
   arrivals?: "bench" | "poisson" | "publish";
   seed?: number;
-  coalesce?: boolean;
 };
 export function costs(serviceTimes: unknown): Costs;
 export function sendCost(
@@ -33,7 +32,6 @@ export function sendCost(
   protocol: "plain" | "ndjson",
   sockets: number,
   rows: number,
-  coalesce?: boolean,
 ): number;
 export function simulate(
   s: Scenario,

@@ -60,7 +60,6 @@ function maxRate(
         seconds: Math.max(3, 50 / rate),
         linkMs: LINK_MS,
         drain: 1,
-        coalesce: true,
       },
       c,
     );
@@ -90,7 +89,6 @@ function predict() {
             rate: TARGET.rate,
             seconds: SECONDS,
             linkMs: LINK_MS,
-            coalesce: true,
           },
           c,
         );

@@ -111,7 +111,6 @@ function ramps(bench, c, background) {
           rate,
           seconds: 3,
           arrivals: "bench",
-          coalesce: true,
           cpus: "shared",
           linkMs: 0.05,
         },
