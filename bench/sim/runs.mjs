@@ -95,7 +95,7 @@ function runningThreads(pid) {
  * @param {number} root
  */
 function follow(root) {
-  /** @type {Map<number, {first: number, last: number}>} */
+  /** @type {Map<number, number>} each process's CPU at its last sample (all of it began with the step) */
   const seen = new Map();
   const busy0 = machineBusy();
   const t0 = performance.now();
@@ -108,20 +108,14 @@ function follow(root) {
     // The sampler itself is running while it reads.
     queue.sum += Math.max(0, running - 1 - tree.reduce((n, pid) => n + runningThreads(pid), 0));
     queue.n++;
-    for (const pid of tree) {
-      const cpu = cpuSeconds(pid);
-      const s = seen.get(pid);
-      if (s) s.last = Math.max(s.last, cpu);
-      // Every process of the tree began with the step: all its CPU counts.
-      else seen.set(pid, { first: 0, last: cpu });
-    }
+    for (const pid of tree) seen.set(pid, Math.max(seen.get(pid) ?? 0, cpuSeconds(pid)));
   };
   sample();
   const timer = setInterval(sample, 1000);
   return () => {
     clearInterval(timer);
     const wall = (performance.now() - t0) / 1000;
-    const own = [...seen.values()].reduce((n, s) => n + s.last - s.first, 0);
+    const own = [...seen.values()].reduce((n, cpu) => n + cpu, 0);
     const all = machineBusy() - busy0;
     const runnable = queue.n ? queue.sum / queue.n : 0;
     return { wall, own, others: Math.max(0, all - own) / wall, runnable };

@@ -56,8 +56,8 @@ export function ramp(run, rates) {
  * in the single-object ramp's first step (20 msg/s, each broadcast a turn of
  * its own), less a frame's price and the broadcast's inbound and commit
  * share, is what one socket's send turn costs there. The probe's tight loop
- * prices it at a third of that (it sends turn after turn to warm sockets);
- * this one step sets it, every other figure is predicted.
+ * prices it lower (it sends turn after turn to warm sockets); this one step
+ * sets it, every other figure is predicted.
  * @param {ReturnType<typeof costs>} c @param {any} first @param {number} clients
  */
 export function lowLoad(c, first, clients) {
@@ -248,6 +248,11 @@ export function validate(dir) {
   const bench = read(join(dir, "ramp/latest.json"));
   const single = bench?.overhead?.sides.find((/** @type {any} */ s) => s.shards === 0);
   const first = single?.points.find((/** @type {any} */ p) => p.offered === 20);
+  if (!st || !first) {
+    throw new Error(
+      `${dir} lacks the service times or the single-object ramp: npm run sim -- --validate`,
+    );
+  }
   const c = lowLoad(costs(st), first, bench.overhead.clients);
   const big = read(join(dir, "big/big-room.json"))?.runs ?? [];
   const cross = read(join(dir, "cross/big-room-processes.json"))?.runs ?? [];
