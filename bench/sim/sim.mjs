@@ -146,11 +146,13 @@ function report(
   out.push(
     `Measured by \`npm run sim -- --validate\` on ${checked.runs?.date?.slice(0, 16) ?? "?"} UTC; service times from the same run (${checked.serviceTimes.measuredAt.slice(11, 16)} UTC, load average ${fmt(checked.serviceTimes.loadAverageAtStart, 1)}). The machine while each step ran:\n`,
   );
-  out.push("| step | minutes | load average before → after | other work, cores |");
-  out.push("|---|---:|---|---:|");
+  out.push(
+    "| step | minutes | load average before → after | other work: cores used | other work: runnable threads |",
+  );
+  out.push("|---|---:|---|---:|---:|");
   for (const r of runs)
     out.push(
-      `| ${r.name} | ${fmt(r.minutes, 1)} | ${fmt(r.load[0], 1)} → ${fmt(r.load[1], 1)} | ${fmt(r.others ?? Number.NaN, 2)} |`,
+      `| ${r.name} | ${fmt(r.minutes, 1)} | ${fmt(r.load[0], 1)} → ${fmt(r.load[1], 1)} | ${fmt(r.others ?? Number.NaN, 2)} | ${fmt(r.runnable ?? Number.NaN, 2)} |`,
     );
   out.push(
     `\nPrices (µs): send turn per socket ${fmt(c.socketTurn * 1e6, 1)} (the ramp's 20 msg/s step), frame ${fmt(c.frame(1) * 1e6, 1)}, inbound ${fmt(c.inbound * 1e6, 1)}, commit ${fmt(c.commit(1) * 1e6)} + ${fmt((c.commit(11) - c.commit(1)) * 1e5, 1)}/row, RPC ${fmt(c.rpc(0) * 1e6)} + ${fmt((c.rpc(101) - c.rpc(1)) * 1e4, 2)}/item.\n`,
