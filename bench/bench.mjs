@@ -42,6 +42,8 @@ const { values: flags } = parseArgs({
     documents: { type: "boolean", default: true },
     // 4 shards against the single object (issue 15); --no-overhead skips it.
     overhead: { type: "boolean", default: true },
+    // The full run ends with the multiplex scenario; --no-then-multiplex skips it (npm run sim -- --validate).
+    "then-multiplex": { type: "boolean", default: true },
     // Quick runs go elsewhere, so they never replace the committed full results.
     out: { type: "string" },
     // The big room (bench/big-room.mjs) and its options.
@@ -654,4 +656,4 @@ writeFileSync(
 writeFileSync(join(out, "latency.svg"), latencySvg(results, P99_LIMIT_MS));
 console.log(`\n${md}`);
 say(`wrote ${join(out, "latest.md")}, latest.json, latency.svg`);
-if (!flags.quick) await multiplex();
+if (!flags.quick && flags["then-multiplex"]) await multiplex();

@@ -1,8 +1,9 @@
 /**
- * `npx node bench/sim/measure.mjs [--reps 5]` (about 3 minutes)
+ * `npx node bench/sim/measure.mjs [--reps 5] [--out FILE]` (about 3 minutes)
  *
  * Prices, on this machine, the operations bench/sim/model.mjs is made of and
- * writes them to bench/sim/service-times.json. Each figure is the workerd
+ * writes them to bench/sim/validation/service-times.json (`npm run sim --
+ * --validate` runs it first, with the runs it prices). Each figure is the workerd
  * process's CPU time (user + system, from /proc) over a bounded loop of one
  * kind of operation, divided by the count; the median of `--reps` loops.
  *
@@ -31,7 +32,12 @@ import { cpuSeconds, freePort, workerdUnder } from "../lib/proc.mjs";
 import { buildBundle, startWorkerd } from "../lib/servers.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const { values: flags } = parseArgs({ options: { reps: { type: "string", default: "5" } } });
+const { values: flags } = parseArgs({
+  options: {
+    reps: { type: "string", default: "5" },
+    out: { type: "string", default: join(HERE, "validation/service-times.json") },
+  },
+});
 const REPS = Number(flags.reps);
 /** CPU seconds one loop should take: /proc counts in 10 ms ticks. */
 const TARGET_CPU = 0.6;
@@ -276,5 +282,5 @@ const result = {
   probe: probed,
   relay: measured,
 };
-writeFileSync(join(HERE, "service-times.json"), `${JSON.stringify(result, null, 2)}\n`);
-console.log("wrote bench/sim/service-times.json");
+writeFileSync(flags.out, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`wrote ${flags.out}`);

@@ -10,6 +10,8 @@
  */
 import { Clock, Machine, random, Samples } from "./queue.mjs";
 
+/** @typedef {import("./queue.mjs").Thread} Thread */
+
 /** Lines per frame the relay's outlet packs at most (src/protocol.ts MAX_BATCH_FRAMES). */
 const MAX_LINES = 100;
 
@@ -61,17 +63,16 @@ export function costs(st) {
 
 /**
  * The cost of one send job: `sockets` sockets each getting `rows` broadcasts
- * in one turn, as one frame each (plain) or packed into frames (ndjson).
- * Plain frames cost a lone frame's price each unless `coalesce`: the probe
- * sees a socket's frames of one turn share a write, but the relay's measured
- * fan-out edge shows no such saving (bench/README.md, "Simulation").
+ * in one turn, as one frame each (plain) or packed into frames (ndjson). A
+ * socket's frames of one turn share its send turn: the probe sees it (10
+ * frames a turn cost 5.5 µs each against 13 for one), and so does the relay,
+ * whose CPU per delivery falls from ~40 µs at 20 msg/s to 17.7 at its edge.
  * @param {ReturnType<typeof costs>} c @param {"plain" | "ndjson"} protocol
- * @param {number} sockets @param {number} rows @param {boolean} [coalesce]
+ * @param {number} sockets @param {number} rows
  */
-export function sendCost(c, protocol, sockets, rows, coalesce = false) {
+export function sendCost(c, protocol, sockets, rows) {
   if (sockets <= 0 || rows <= 0) return 0;
-  if (protocol === "plain" && coalesce) return sockets * (c.socketTurn + rows * c.frame(1));
-  if (protocol === "plain") return sockets * rows * (c.socketTurn + c.frame(1));
+  if (protocol === "plain") return sockets * (c.socketTurn + rows * c.frame(1));
   const full = Math.floor(rows / MAX_LINES);
   const rest = rows % MAX_LINES;
   const frames = full * c.frame(MAX_LINES) + (rest > 0 ? c.frame(rest) : 0);
@@ -88,20 +89,30 @@ export function sendCost(c, protocol, sockets, rows, coalesce = false) {
  * @property {number} [drain] seconds after that in which deliveries still count (default 3)
  * @property {number} [linkMs] one-way latency of a link call, ms
  * @property {"own" | "shared"} [cpus] one thread per object, or one for all (one workerd)
+ * @property {number} [processes] workerd processes, one thread each: the room in the
+ *   first, the shards split evenly over the others (1: everything in one); overrides cpus
  * @property {number} [cores] cores the threads share (default: one per thread)
  * @property {number} [background] threads of other work that always want a core
  * @property {number} [generators] load-generator threads that receive every delivery
  * @property {number} [generatorCost] CPU seconds a generator spends per delivery it receives
- * @property {"bench" | "poisson"} [arrivals] bench: 2 generators releasing what is due
- *   every 2 ms (bench/lib/loadgen.mjs); poisson: independent arrivals
+ * @property {"bench" | "poisson" | "publish"} [arrivals] bench: 2 generators releasing what
+ *   is due every 2 ms (bench/lib/loadgen.mjs); poisson: independent arrivals; publish:
+ *   evenly spaced, the first at 0 (the big-room bench's server API, 1/s)
+ * @property {"clients" | "api"} [source] clients: a member sends each broadcast (through its
+ *   shard) and does not get it back; api: the server API hands it to the room, every member gets it
  * @property {number} [seed]
- * @property {boolean} [coalesce] plain frames of one turn to one socket share a write
  */
+
+/** Sockets one send job covers: a sweep over thousands is sliced so its readers start on the first slice. */
+const SLICE = 500;
 
 /** Arrival times of broadcasts in [0, seconds). @param {Scenario} s @param {() => number} rnd */
 function arrivals(s, rnd) {
   const times = [];
-  if ((s.arrivals ?? "poisson") === "poisson") {
+  const kind = s.arrivals ?? "poisson";
+  if (kind === "publish") {
+    for (let t = 0; t < s.seconds; t += 1 / s.rate) times.push(t);
+  } else if (kind === "poisson") {
     for (let t = -Math.log(1 - rnd()) / s.rate; t < s.seconds; t += -Math.log(1 - rnd()) / s.rate)
       times.push(t);
   } else {
@@ -120,10 +131,31 @@ function arrivals(s, rnd) {
 }
 
 /**
+ * The threads of a scenario: the room's, and each shard's (the same thread
+ * for objects in one process).
+ * @param {Scenario} s @param {Machine} machine
+ */
+function threads(s, machine) {
+  const processes = s.processes ?? (s.cpus === "shared" ? 1 : undefined);
+  const room = machine.thread();
+  if (processes === undefined) {
+    return { room, all: [room], shard: Array.from({ length: s.shards }, () => machine.thread()) };
+  }
+  const holders = Array.from({ length: Math.max(0, processes - 1) }, () => machine.thread());
+  const perProcess = Math.ceil(s.shards / Math.max(1, holders.length));
+  const shard = Array.from(
+    { length: s.shards },
+    (_, i) => holders[Math.floor(i / perProcess)] ?? room,
+  );
+  return { room, all: [room, ...holders], shard };
+}
+
+/**
  * Runs one scenario. Returns deliveries/s (counted within the drain window),
  * the share delivered, latency percentiles (ms) from a broadcast's arrival
- * at its first object to its send to each receiver, CPU utilisation per
- * object, and the room object's RPC calls/s (received + made).
+ * at its first object to its send to each receiver (or, with generators, its
+ * read), CPU per thread (room's first, as a share of one core over the run),
+ * and the room object's RPC calls/s (received + made).
  * @param {Scenario} s @param {ReturnType<typeof costs>} c
  */
 export function simulate(s, c) {
@@ -131,9 +163,10 @@ export function simulate(s, c) {
   const rnd = random(s.seed ?? 1);
   const link = (s.linkMs ?? 1) / 1000;
   const drain = s.drain ?? 3;
+  const api = s.source === "api";
   const machine = new Machine(clock, s.cores ?? Number.POSITIVE_INFINITY, s.background ?? 0);
-  const shared = s.cpus === "shared" ? machine.thread() : undefined;
-  const cpu = () => shared ?? machine.thread();
+  const layout = threads(s, machine);
+  const room = layout.room;
   const generators = Array.from({ length: s.generators ?? 0 }, () => machine.thread());
   const latency = new Samples();
   const stats = { delivered: 0, expected: 0, rpcIn: 0, rpcOut: 0 };
@@ -174,48 +207,76 @@ export function simulate(s, c) {
       latency.spread(a - arrived, b - arrived, receivers);
     });
   };
+  /**
+   * One turn's sends of `rows` to `sockets` sockets (`receivers` of them
+   * count: a sender does not get its own), run next on `thread` in slices;
+   * `then` when the last slice is sent.
+   * @param {Thread} thread @param {number[]} rows @param {number} sockets
+   * @param {number} receivers @param {(end: number) => void} then
+   */
+  const sendAll = (thread, rows, sockets, receivers, then) => {
+    const slice = (/** @type {number} */ left) => {
+      const n = Math.min(SLICE, left);
+      thread.next((start) => ({
+        cost: sendCost(c, s.protocol, n, rows.length),
+        done: (end) => {
+          deliver(rows, (receivers * n) / sockets, start, end);
+          if (left > n) slice(left - n);
+          else then(end);
+        },
+      }));
+    };
+    if (sockets > 0) slice(sockets);
+    else then(clock.now);
+  };
 
-  const room = cpu();
-  const log = { pending: /** @type {number[]} */ ([]), scheduled: false };
+  const log = {
+    pending: /** @type {number[]} */ ([]),
+    /** @type {((committed: number) => void)[]} */
+    released: [],
+    scheduled: false,
+  };
   /**
    * The group commit: one job at the end of a turn takes every row written so
-   * far; what waits for the commit runs in that job (`extra`, its cost) or
-   * after it (`after`).
-   * @param {number[]} rows @param {(batch: number[]) => number} extra
-   * @param {(batch: number[], committed: number, end: number) => void} after
+   * far; `after` runs once for the whole batch when it is stored, and every
+   * writer whose rows it took is then told (`release`: an uplink call returns).
+   * @param {number[]} rows @param {(batch: number[]) => void} after
+   * @param {(committed: number) => void} [release]
    */
-  const append = (rows, extra, after) => {
+  const append = (rows, after, release) => {
     log.pending.push(...rows);
+    if (release) log.released.push(release);
     if (log.scheduled) return;
     log.scheduled = true;
-    room.submit((start) => {
+    room.submit(() => {
       const batch = log.pending;
+      const released = log.released;
       log.pending = [];
+      log.released = [];
       log.scheduled = false;
-      const committed = start + c.commit(batch.length);
-      const cost = c.commit(batch.length) + extra(batch);
-      return { cost, done: (end) => after(batch, committed, end) };
+      return {
+        cost: c.commit(batch.length),
+        done: (committed) => {
+          after(batch);
+          for (const r of released) r(committed);
+        },
+      };
     });
   };
   const times = arrivals(s, rnd);
+  const senders = api ? 0 : 1;
 
   if (s.shards === 0) {
     // Every receiver but the sender gets each row, after the commit, in the commit's turn.
-    const sends = (/** @type {number[]} */ batch) =>
-      sendCost(c, s.protocol, s.clients, batch.length, s.coalesce) -
-      batch.length * (c.socketTurn + c.frame(1));
-    const onCommit = (
-      /** @type {number[]} */ batch,
-      /** @type {number} */ committed,
-      /** @type {number} */ end,
-    ) => deliver(batch, s.clients - 1, committed, end);
+    const onCommit = (/** @type {number[]} */ batch) =>
+      sendAll(room, batch, s.clients - senders, s.clients - senders, () => {});
     for (const t of times)
       clock.at(t, () =>
-        room.submit(() => ({ cost: c.inbound, done: () => append([t], sends, onCommit) })),
+        room.submit(() => ({ cost: c.inbound, done: () => append([t], onCommit) })),
       );
   } else {
     const shards = Array.from({ length: s.shards }, (_, i) => ({
-      cpu: cpu(),
+      cpu: /** @type {Thread} */ (layout.shard[i]),
       sockets: Math.floor(s.clients / s.shards) + (i < s.clients % s.shards ? 1 : 0),
       up: { queue: /** @type {number[]} */ ([]), busy: false },
       down: { queue: /** @type {number[]} */ ([]), busy: false },
@@ -231,20 +292,21 @@ export function simulate(s, c) {
         cost: c.callShare * c.rpc(batch.length),
         done: (end) =>
           clock.at(end + link, () =>
-            shard.cpu.submit((start) => {
-              const receipt = (1 - c.callShare) * c.rpc(batch.length);
-              const sends = sendCost(c, s.protocol, shard.sockets, batch.length, s.coalesce);
-              return {
-                cost: receipt + sends,
-                done: (done) => {
-                  deliver(batch, shard.sockets - 1 / s.shards, start + receipt, done);
-                  clock.at(done + link, () => {
-                    shard.down.busy = false;
-                    downlink(shard);
-                  });
-                },
-              };
-            }),
+            shard.cpu.submit(() => ({
+              cost: (1 - c.callShare) * c.rpc(batch.length),
+              done: () =>
+                sendAll(
+                  shard.cpu,
+                  batch,
+                  shard.sockets,
+                  shard.sockets - senders / s.shards,
+                  (sent) =>
+                    clock.at(sent + link, () => {
+                      shard.down.busy = false;
+                      downlink(shard);
+                    }),
+                ),
+            })),
           ),
       }));
     };
@@ -268,22 +330,24 @@ export function simulate(s, c) {
             room.submit(() => ({
               cost: (1 - c.callShare) * c.rpc(batch.length) + batch.length * c.order,
               done: () =>
-                append(
-                  batch,
-                  () => 0,
-                  (rows, committed) => {
-                    fanOut(rows);
-                    clock.at(committed + link, () => {
-                      shard.up.busy = false;
-                      uplink(shard);
-                    });
-                  },
+                append(batch, fanOut, (committed) =>
+                  clock.at(committed + link, () => {
+                    shard.up.busy = false;
+                    uplink(shard);
+                  }),
                 ),
             })),
           ),
       }));
     };
     for (const t of times) {
+      if (api) {
+        // The server API reaches the room itself: no shard and no uplink on the way.
+        clock.at(t, () =>
+          room.submit(() => ({ cost: c.inbound, done: () => append([t], fanOut) })),
+        );
+        continue;
+      }
       const shard = /** @type {(typeof shards)[number]} */ (
         shards[Math.floor(rnd() * shards.length)]
       );
@@ -299,9 +363,9 @@ export function simulate(s, c) {
     }
   }
   const offered = times.length;
-  stats.expected = offered * (s.clients - 1);
+  stats.expected = offered * (s.clients - senders);
   clock.run(deadline + 60);
-  const busy = shared ? [shared] : [room];
+  const span = Math.max(clock.now, s.seconds);
   return {
     offered: offered / s.seconds,
     deliveriesPerSec: stats.delivered / s.seconds,
@@ -311,6 +375,9 @@ export function simulate(s, c) {
     roomRpcPerSec: (stats.rpcIn + stats.rpcOut) / s.seconds,
     roomRpcIn: stats.rpcIn / s.seconds,
     roomRpcOut: stats.rpcOut / s.seconds,
-    roomCpu: busy[0] ? busy[0].used / Math.max(clock.now, s.seconds) : 0,
+    roomCpu: room.used / span,
+    /** CPU seconds each thread used: the room's (with whatever shares its process) first. */
+    cpuSeconds: layout.all.map((t) => t.used),
+    generatorCpuSeconds: generators.reduce((n, g) => n + g.used, 0),
   };
 }

@@ -13,6 +13,7 @@ export class Machine {
 export class Thread {
   used: number;
   submit(job: Job): void;
+  next(job: Job): void;
 }
 export class Samples {
   total: number;

@@ -180,6 +180,12 @@ export class Thread {
     this.queue.push(job);
     if (!this.current) this.machine.start(this);
   }
+
+  /** Runs `job` before anything queued: the rest of the turn that is running. @param {Job} job */
+  next(job) {
+    this.queue.unshift(job);
+    if (!this.current) this.machine.start(this);
+  }
 }
 
 /** Weighted samples, for percentiles of latencies that stand for many deliveries. */
