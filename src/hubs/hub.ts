@@ -152,10 +152,11 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
         connection.order.run(() => this.refuse(connection, { ...error, room: frame.room }));
         continue;
       }
-      // Each room's `authorize` starts now, so one frame's subscribes are decided side by side.
-      const granted = frame.type === "subscribe" ? this.ask(connection, frame) : undefined;
+      // Each new room's `authorize` starts now, so one frame's subscribes are decided side by side.
+      const asks = frame.type === "subscribe" && !connection.rooms.has(frame.room);
+      const granted = asks ? this.ask(connection, frame) : undefined;
       connection.order.run(() => {
-        if (granted) return this.subscribe(connection, frame as SubscribeFrame, granted);
+        if (frame.type === "subscribe") return this.subscribe(connection, frame, granted);
         if (frame.type === "unsubscribe") return this.unsubscribe(connection, frame.room);
         this.speak(connection, frame.room, text, id);
       });
@@ -165,14 +166,13 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
   /**
    * Joins a room once `authorize` grants it: the room's welcome (through the
    * room's downlink) or an error answers. Later frames wait for the room's
-   * answer. (Letting them follow the join at once sped a 20-room reconnect
-   * by a quarter with one hub and not at all with eight, and the hub's RSS
-   * after the joins grew by a third: bench/README.md, "Many rooms".)
+   * answer: letting them go first saved little time and raised the hub's
+   * memory (bench/README.md, "Many rooms on one connection").
    */
   private async subscribe(
     connection: Connection,
     frame: SubscribeFrame,
-    granted: Promise<Granted>,
+    granted: Promise<Granted> | undefined,
   ): Promise<void> {
     const { room } = frame;
     const { rooms } = connection;
@@ -183,7 +183,7 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
       return this.refuse(connection, { room, code: "too_many_rooms", message });
     }
     rooms.set(room, "pending");
-    const identity = await granted;
+    const identity = await (granted ?? this.ask(connection, frame));
     // Unsubscribed or closed while `authorize` decided.
     if (rooms.get(room) !== "pending" || this.departed.has(connection.ws)) return;
     if (identity && "code" in identity) {
