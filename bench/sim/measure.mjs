@@ -21,7 +21,7 @@
  * The model is validated against it, so it must not be fitted to it.
  */
 
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,6 +36,8 @@ const { values: flags } = parseArgs({
   options: {
     reps: { type: "string", default: "5" },
     out: { type: "string", default: join(HERE, "validation/service-times.json") },
+    // Prices only the joins, into the `--out` file's other prices.
+    "join-only": { type: "boolean", default: false },
   },
 });
 const REPS = Number(flags.reps);
@@ -242,6 +244,28 @@ async function paced(/** @type {string} */ url, /** @type {number} */ n) {
 }
 
 /**
+ * Closes `sockets` and waits until workerd has handled every close (its CPU
+ * stops moving): a room's leaves would otherwise be billed to the next
+ * room's joins.
+ * @param {WebSocket[]} sockets @param {number} pid
+ */
+async function closeAll(sockets, pid) {
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise((resolve) => {
+          ws.once("close", resolve);
+          ws.close();
+        }),
+    ),
+  );
+  for (let was = -1, n = 0; n < 50 && cpuSeconds(pid) !== was; n++) {
+    was = cpuSeconds(pid);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+/**
  * A join's price on a server, both phases of a big room's join: the first
  * PRESENCE_MAX joins of a fresh room (each announced to everyone in it) and
  * JOINS more past the cap (welcome only), paced as the big-room bench paces
@@ -273,7 +297,7 @@ async function joinPrice(server, tag) {
     announced.push(await phase(url(r), PRESENCE_MAX, open));
     await new Promise((resolve) => setTimeout(resolve, 200)); // the notices settle first
     past.push(await phase(url(r), JOINS, open));
-    for (const ws of open) ws.close();
+    await closeAll(open, pid);
   }
   const m = (
     /** @type {{server: number, client: number}[]} */ xs,
@@ -357,6 +381,16 @@ async function relay(/** @type {{entry: string}} */ bundle) {
 async function relayAll() {
   const bundle = await buildBundle();
   return { ...(await relay(bundle)), join: await joins(bundle.entry) };
+}
+
+if (flags["join-only"]) {
+  const before = JSON.parse(readFileSync(flags.out, "utf8"));
+  const join = await joins((await buildBundle()).entry);
+  const at = { measuredAt: new Date().toISOString(), loadAverageAtStart: round(loadavg()[0]) };
+  before.relay.join = { ...join, ...at };
+  writeFileSync(flags.out, `${JSON.stringify(before, null, 2)}\n`);
+  console.log(`wrote the join prices into ${flags.out}`);
+  process.exit(0);
 }
 
 const started = new Date().toISOString();
