@@ -16,6 +16,11 @@
  *   receivers, as bench/inbound.mjs does. Two room sizes give two equations:
  *   the cost of one inbound broadcast (parse, handling, commit) and of one
  *   plain send to a receiver.
+ * - A join, from the relay on fresh workerds (sharding off, and 8 shards):
+ *   workerd's CPU per join for the first 100 (announced to everyone) and for
+ *   1,000 more past the presence cap, 100 handshakes in flight as the
+ *   big-room bench opens them, and the client's CPU per handshake.
+ *   `--join-only` prices just these into an existing `--out` file.
  *
  * Not used here, on purpose: the fan-out ramp of bench/results/latest.json.
  * The model is validated against it, so it must not be fitted to it.
