@@ -16,12 +16,17 @@
  *   receivers, as bench/inbound.mjs does. Two room sizes give two equations:
  *   the cost of one inbound broadcast (parse, handling, commit) and of one
  *   plain send to a receiver.
+ * - A join, from the relay on fresh workerds (sharding off, and 8 shards):
+ *   workerd's CPU per join for the first 100 (announced to everyone) and for
+ *   1,000 more past the presence cap, 100 handshakes in flight as the
+ *   big-room bench opens them, and the client's CPU per handshake.
+ *   `--join-only` prices just these into an existing `--out` file.
  *
  * Not used here, on purpose: the fan-out ramp of bench/results/latest.json.
  * The model is validated against it, so it must not be fitted to it.
  */
 
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,6 +41,8 @@ const { values: flags } = parseArgs({
   options: {
     reps: { type: "string", default: "5" },
     out: { type: "string", default: join(HERE, "validation/service-times.json") },
+    // Prices only the joins, into the `--out` file's other prices.
+    "join-only": { type: "boolean", default: false },
   },
 });
 const REPS = Number(flags.reps);
@@ -223,9 +230,125 @@ async function pipeline(
   };
 }
 
+/** Joins per loop past the cap: enough workerd CPU for /proc's 10 ms ticks. */
+const JOINS = 1000;
+/** The relay's announced members (PRESENCE_MAX's default): joins past it are not announced. */
+const PRESENCE_MAX = 100;
+/** Handshakes in flight, as each big-room generator process has them (bench/big-room.mjs). */
+const IN_FLIGHT = 100;
+
+/** Opens `n` sockets to `url`, `IN_FLIGHT` handshakes at a time, each done at its first frame (the welcome). */
+async function paced(/** @type {string} */ url, /** @type {number} */ n) {
+  const open = /** @type {WebSocket[]} */ ([]);
+  let left = n;
+  const worker = async () => {
+    while (left-- > 0) open.push(.../** @type {WebSocket[]} */ (await connect(url, 1)));
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, n) }, worker));
+  return open;
+}
+
+/**
+ * Closes `sockets` and waits until workerd has handled every close (its CPU
+ * stops moving): a room's leaves would otherwise be billed to the next
+ * room's joins.
+ * @param {WebSocket[]} sockets @param {number} pid
+ */
+async function closeAll(sockets, pid) {
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise((resolve) => {
+          ws.once("close", resolve);
+          ws.close();
+        }),
+    ),
+  );
+  for (let was = -1, n = 0; n < 50 && cpuSeconds(pid) !== was; n++) {
+    was = cpuSeconds(pid);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+/**
+ * A join's price on a server, both phases of a big room's join: the first
+ * PRESENCE_MAX joins of a fresh room (each announced to everyone in it) and
+ * JOINS more past the cap (welcome only), paced as the big-room bench paces
+ * them. Per join: workerd's CPU, and this process's (the client side of a
+ * handshake, the generators' price). Median of REPS rooms.
+ * @param {import("../lib/servers.mjs").Server} server @param {string} tag
+ */
+async function joinPrice(server, tag) {
+  const pid = server.measuredPid();
+  const own = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const url = (/** @type {number} */ r) =>
+    `${server.base.replace("http", "ws")}/rooms/join-${tag}-${r}/ws`;
+  const phase = async (
+    /** @type {string} */ to,
+    /** @type {number} */ n,
+    /** @type {WebSocket[]} */ into,
+  ) => {
+    const [w0, c0] = [cpuSeconds(pid), own()];
+    into.push(...(await paced(to, n)));
+    return { server: ((cpuSeconds(pid) - w0) / n) * 1e6, client: ((own() - c0) / n) * 1e6 };
+  };
+  const announced = [];
+  const past = [];
+  for (let r = 0; r < REPS; r++) {
+    const open = /** @type {WebSocket[]} */ ([]);
+    announced.push(await phase(url(r), PRESENCE_MAX, open));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the notices settle first
+    past.push(await phase(url(r), JOINS, open));
+    await closeAll(open, pid);
+  }
+  const m = (
+    /** @type {{server: number, client: number}[]} */ xs,
+    /** @type {"server" | "client"} */ k,
+  ) => round(median(xs.map((x) => x[k])));
+  const out = {
+    announcedUs: m(announced, "server"),
+    pastCapUs: m(past, "server"),
+    clientUs: m(past, "client"),
+    samples: { announced, past },
+  };
+  console.log(
+    `join (${tag}): ${out.announcedUs} us announced, ${out.pastCapUs} us past the cap, client ${out.clientUs} us`,
+  );
+  return out;
+}
+
+/**
+ * A join's price on the single object and on 8 shards (the big-room bench's
+ * settings), each on a fresh workerd.
+ * @param {string} entry
+ */
+async function joins(entry) {
+  const out = {};
+  for (const [tag, vars] of /** @type {const} */ ([
+    ["single", ["MAX_CONNECTIONS_PER_ROOM=32768", "SHARD_COUNT=0", "SHARD_AT_SESSIONS=1000000000"]],
+    ["sharded", ["SHARD_COUNT=8"]],
+  ])) {
+    const server = await startWorkerd({
+      key: "direct",
+      label: `join-${tag}`,
+      entry,
+      direct: true,
+      hostArgs: vars.flatMap((v) => ["--var", v]),
+    });
+    try {
+      out[tag] = await joinPrice(server, tag);
+    } finally {
+      await server.stop();
+    }
+  }
+  return out;
+}
+
 /** The relay's figures: inbound broadcast and plain send, from two room sizes. */
-async function relay() {
-  const bundle = await buildBundle();
+async function relay(/** @type {{entry: string}} */ bundle) {
   const server = await startWorkerd({
     key: "direct",
     label: "relay",
@@ -259,10 +382,26 @@ async function relay() {
   }
 }
 
+/** The relay's figures and the join prices, from one bundle. */
+async function relayAll() {
+  const bundle = await buildBundle();
+  return { ...(await relay(bundle)), join: await joins(bundle.entry) };
+}
+
+if (flags["join-only"]) {
+  const before = JSON.parse(readFileSync(flags.out, "utf8"));
+  const join = await joins((await buildBundle()).entry);
+  const at = { measuredAt: new Date().toISOString(), loadAverageAtStart: round(loadavg()[0]) };
+  before.relay.join = { ...join, ...at };
+  writeFileSync(flags.out, `${JSON.stringify(before, null, 2)}\n`);
+  console.log(`wrote the join prices into ${flags.out}`);
+  process.exit(0);
+}
+
 const started = new Date().toISOString();
 const load = loadavg()[0];
 const probed = await probe();
-const measured = await relay();
+const measured = await relayAll();
 const result = {
   measuredAt: started,
   loadAverageAtStart: round(load),
@@ -278,6 +417,7 @@ const result = {
       "probe-worker.mjs: a webSocketMessage that does nothing, one sender pipelining ~100 B frames",
     relay:
       "the relay bundle on a direct socket: one sender pipelines 100 B broadcasts into a room of 1 and of 20 plain receivers; send = (c20 - c1) / 19, inbound = c1 - send",
+    join: "the relay bundle on a direct socket (single: sharding off; sharded: SHARD_COUNT=8, as the big-room bench): 100 handshakes in flight into a fresh room, workerd CPU per join over the first 100 (announced to everyone) and over 1000 more (past PRESENCE_MAX: accept and welcome; on shards the shard's accept, the uplink join and the welcome down); client: this process's CPU per join past the cap",
   },
   probe: probed,
   relay: measured,

@@ -130,6 +130,15 @@ function multiplex() {
   );
 }
 
+/** The join prices of the run, for the prices line. @param {any} st */
+function joinText(st) {
+  const j = st.relay?.join;
+  if (!j) return "";
+  const one = (/** @type {any} */ x) =>
+    `${fmt(x.pastCapUs)} past the presence cap, ${fmt(x.announcedUs)} announced`;
+  return ` Join, server CPU: single ${one(j.single)}; 8 shards in one process ${one(j.sharded)}; the client side ${fmt(j.single.clientUs)}.`;
+}
+
 /** @param {import("./validate.mjs").Row} r */
 function errorText(r) {
   if (!Number.isFinite(r.model)) return ["–", "not modelled"];
@@ -155,7 +164,7 @@ function report(
       `| ${r.name} | ${fmt(r.minutes, 1)} | ${fmt(r.load[0], 1)} → ${fmt(r.load[1], 1)} | ${fmt(r.others ?? Number.NaN, 2)} | ${fmt(r.runnable ?? Number.NaN, 2)} |`,
     );
   out.push(
-    `\nPrices (µs): send turn per socket ${fmt(c.socketTurn * 1e6, 1)} (the ramp's 20 msg/s step), frame ${fmt(c.frame(1) * 1e6, 1)}, inbound ${fmt(c.inbound * 1e6, 1)}, commit ${fmt(c.commit(1) * 1e6)} + ${fmt((c.commit(11) - c.commit(1)) * 1e5, 1)}/row, RPC ${fmt(c.rpc(0) * 1e6)} + ${fmt((c.rpc(101) - c.rpc(1)) * 1e4, 2)}/item.\n`,
+    `\nPrices (µs): send turn per socket ${fmt(c.socketTurn * 1e6, 1)} (the ramp's 20 msg/s step), frame ${fmt(c.frame(1) * 1e6, 1)}, inbound ${fmt(c.inbound * 1e6, 1)}, commit ${fmt(c.commit(1) * 1e6)} + ${fmt((c.commit(11) - c.commit(1)) * 1e5, 1)}/row, RPC ${fmt(c.rpc(0) * 1e6)} + ${fmt((c.rpc(101) - c.rpc(1)) * 1e4, 2)}/item.${joinText(checked.serviceTimes)}\n`,
   );
   out.push("| run | figure | measured | model | model − measured | within 20% |");
   out.push("|---|---|---:|---:|---:|---|");

@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { joinPrices, simulateJoin } from "./join.mjs";
 import { costs, simulate } from "./model.mjs";
 
 /** The bench machine's cores (nproc), shared by workerd, the generators and other work. */
@@ -17,6 +18,8 @@ const P99_MS = 100;
 const DELIVERED = 0.99;
 /** The big-room bench's clients per generator process (bench/big-room.mjs). */
 const CLIENTS_PER_GENERATOR = 5000;
+/** The big-room bench's handshakes in flight per generator and serving process (bench/big-room.mjs). */
+const JOINS_IN_FLIGHT = 100;
 
 /** @param {ReturnType<typeof simulate>} r */
 export const sustained = (r) => r.deliveredRatio >= DELIVERED && !(r.p99 > P99_MS);
@@ -155,11 +158,12 @@ function ramps(bench, c, background) {
  * socket; delivery p50/p99 (publish to receipt) and the servers' CPU over
  * the broadcasts, per process when there are several.
  * @param {any} r one entry of big-room(-processes).json @param {ReturnType<typeof costs>} c
+ * @param {any} st the same run's service times (the join prices)
  * @param {number} background other work's runnable threads while it ran
  * @param {number} used the cores other work used meanwhile
  * @returns {Row[]}
  */
-function bigRoom(r, c, background, used) {
+function bigRoom(r, c, st, background, used) {
   const name = `${r.connected.toLocaleString("en-US")} sockets, ${r.shards ? `${r.shards} shards` : "single"}${r.processes > 1 ? ` over ${r.processes} processes` : ""}`;
   const scenario = (/** @type {number} */ others) => ({
     clients: r.connected,
@@ -228,15 +232,37 @@ function bigRoom(r, c, background, used) {
       },
     );
   }
-  rows.push({
+  rows.push(joinRow(name, r, c, st, background, used));
+  return rows;
+}
+
+/**
+ * The join phase of a big-room run: seconds until every client was welcomed.
+ * @param {string} name @param {any} r @param {ReturnType<typeof costs>} c @param {any} st
+ * @param {number} background @param {number} used
+ * @returns {Row}
+ */
+function joinRow(name, r, c, st, background, used) {
+  // The room's side of a shard's uplink join call.
+  const prices = joinPrices(st, r.shards > 0, c.rpc(1) * c.callShare);
+  const scenario = (/** @type {number} */ others) => ({
+    clients: r.connected,
+    processes: r.processes,
+    inFlight: JOINS_IN_FLIGHT,
+    cores: CORES,
+    background: others,
+    generators: Math.max(2, Math.ceil(r.sockets / CLIENTS_PER_GENERATOR)),
+    linkMs: 0.05,
+  });
+  const low = simulateJoin(scenario(used), prices).seconds;
+  return {
     run: name,
     figure: "seconds until all welcomed",
     measured: r.joinSeconds,
-    model: Number.NaN,
+    model: simulateJoin(scenario(background), prices).seconds,
     unit: "s",
-    note: "joins are not modelled",
-  });
-  return rows;
+    note: `${low.toFixed(1)} with other work as ${used.toFixed(2)} threads`,
+  };
 }
 
 /**
@@ -262,8 +288,8 @@ export function validate(dir) {
   const used = (/** @type {number} */ step) => runs?.done[step]?.others ?? 0;
   const rows = [
     ...ramps(bench, c, others(1)),
-    ...big.flatMap((/** @type {any} */ r) => bigRoom(r, c, others(2), used(2))),
-    ...cross.flatMap((/** @type {any} */ r) => bigRoom(r, c, others(3), used(3))),
+    ...big.flatMap((/** @type {any} */ r) => bigRoom(r, c, st, others(2), used(2))),
+    ...cross.flatMap((/** @type {any} */ r) => bigRoom(r, c, st, others(3), used(3))),
   ];
   return { rows, costs: c, serviceTimes: st, runs };
 }
