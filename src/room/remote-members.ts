@@ -39,11 +39,6 @@ export class RemoteMembers {
     private readonly room: RoomSide,
   ) {}
 
-  /** The member of that id, if a holder holds it. */
-  get(id: string): Remote | undefined {
-    return this.fanout.members.get(id);
-  }
-
   /**
    * A holder's batch of what happened on it, in order: joins, frames, leaves.
    * Answered once the log has committed what the batch caused; the welcomes,
