@@ -81,7 +81,10 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   async fetch(request: Request): Promise<Response> {
     const hello = helloFrom(new URL(request.url));
-    this.holding.locate(hello.room, holderOf(request));
+    // The header is the index the Worker picked before a `shards` hook renamed it: only a
+    // shard with no name to read has to take it.
+    const named = this.ctx.id.name !== undefined;
+    this.holding.locate(hello.room, named ? undefined : holderOf(request));
     const batched = offers(request, NDJSON_PROTOCOL);
     const session = this.accept(hello, batched);
     const refusal = await this.holding.join(session, {

@@ -8,8 +8,9 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { HOLDER_HEADER } from "../../src/big-rooms/holders";
 import { shardName } from "../../src/big-rooms/layout";
-import { freshRoom, type TestClient } from "../client";
+import { freshRoom, TestClient } from "../client";
 import {
   downlinksFail,
   joinOn,
@@ -141,5 +142,25 @@ describe("a shard reached by ID alone (a local dev registry's proxy)", { timeout
     expect(await cy.client.next("ack")).toMatchObject({ id: "w", seq: 1 });
     expect((await ada.client.next("message")).data).toBe("awake");
     expect(ada.client.all("leave")).toEqual([]);
+  });
+});
+
+describe("a shard reached by its name", { timeout: 20_000 }, () => {
+  it("keeps its name's index when the upgrade names another (a Worker whose `shards` hook renames)", async () => {
+    const room = freshRoom();
+    const ada = await joinOn(room, 0, "ada");
+    // The Worker picked local index 0; its hook renamed the shard to global index 2.
+    const params = new URLSearchParams({ room, name: "cy" });
+    const response = await env.SHARDS.getByName(shardName(room, 2)).fetch(
+      `https://room/connect?${params}`,
+      { headers: { Upgrade: "websocket", [HOLDER_HEADER]: "0" } },
+    );
+    if (!response.webSocket) throw new Error(`refused: ${response.status}`);
+    const cy = new TestClient(response.webSocket);
+    // Taken as shard 0, its uplink would have its welcome sent to shard 0 instead.
+    const welcome = await cy.next("welcome");
+    await ada.client.next("join", (f) => f.peer.id === welcome.id);
+    ada.client.send({ type: "broadcast", data: "hi", id: "h" });
+    expect((await cy.next("message")).data).toBe("hi");
   });
 });
