@@ -54,6 +54,16 @@ function addresses(clients) {
 }
 
 /** Waits until the servers use under 10% of a core together (joins settled), at most `ms`. */
+/**
+ * A serving process's CPU seconds so far: its workerd, and every process it
+ * runs (wrangler's or miniflare's node, a dev proxy).
+ * @param {import("./lib/servers.mjs").Server} server
+ */
+function processCpu(server) {
+  const all = server.cpuPids().reduce((n, p) => n + cpuSeconds(p.pid), 0);
+  return { workerd: cpuSeconds(server.measuredPid()), all };
+}
+
 async function quiet(/** @type {() => number[]} */ pids, /** @type {number} */ ms) {
   const cpu = () => pids().reduce((n, pid) => n + cpuSeconds(pid), 0);
   const deadline = performance.now() + ms;
@@ -191,6 +201,9 @@ async function run(o) {
       roomSize: o.sockets,
       localAddress: from[i % from.length],
     }));
+    // CPU over the joins, per serving process: which side pays for a join across processes.
+    const joinCpuBefore = servers.map(processCpu);
+    const joinGenCpuBefore = await gens.cpu();
     const deadline = performance.timeOrigin + performance.now() + o.joinMs;
     // Each serving process gets its slice of the clients, all at once.
     const slices = await Promise.all(
@@ -212,9 +225,17 @@ async function run(o) {
       lastWelcome: Math.max(...slices.map((j) => j.lastWelcome)),
     };
     const joinSeconds = (joined.lastWelcome - joined.started) / 1000;
+    const joinCpu = {
+      servers: servers.map((s, i) => {
+        const [now, before] = [processCpu(s), joinCpuBefore[i] ?? { workerd: 0, all: 0 }];
+        return { label: s.label, workerd: now.workerd - before.workerd, all: now.all - before.all };
+      }),
+      generators: (await gens.cpu()) - joinGenCpuBefore,
+    };
     o.say(
       `  ${joined.connected}/${o.sockets} welcomed in ${joinSeconds.toFixed(1)} s` +
-        (joined.failed ? ` (${joined.failed} failed: ${joined.errors[0]})` : ""),
+        (joined.failed ? ` (${joined.failed} failed: ${joined.errors[0]})` : "") +
+        `; CPU meanwhile: ${joinCpu.servers.map((c) => `${c.label} ${c.workerd.toFixed(1)} s (${c.all.toFixed(1)} s with its other processes)`).join(", ")}, generators ${joinCpu.generators.toFixed(1)} s`,
     );
     const settled = await quiet(pids, 120_000);
     const rssAfter = sum((p) => rssBytes(p) ?? 0);
@@ -268,6 +289,7 @@ async function run(o) {
       failed: joined.failed,
       errors: joined.errors,
       joinSeconds,
+      joinCpu,
       rssBefore,
       rssAfter,
       rssPerSocket: live ? (rssAfter - rssBefore) / live : 0,

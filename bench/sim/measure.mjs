@@ -20,7 +20,11 @@
  *   workerd's CPU per join for the first 100 (announced to everyone) and for
  *   1,000 more past the presence cap, 100 handshakes in flight as the
  *   big-room bench opens them, and the client's CPU per handshake.
- *   `--join-only` prices just these into an existing `--out` file.
+ * - The send at light load, from the relay: one sender paced at 50
+ *   broadcasts a second (each a turn of its own) into a room of 99 and of 1;
+ *   per receiver, one socket's send turn with one frame.
+ *
+ * `--only join` or `--only send` prices just those into an existing `--out` file.
  *
  * Not used here, on purpose: the fan-out ramp of bench/results/latest.json.
  * The model is validated against it, so it must not be fitted to it.
@@ -41,8 +45,8 @@ const { values: flags } = parseArgs({
   options: {
     reps: { type: "string", default: "5" },
     out: { type: "string", default: join(HERE, "validation/service-times.json") },
-    // Prices only the joins, into the `--out` file's other prices.
-    "join-only": { type: "boolean", default: false },
+    // Prices only the joins or only the paced send, into the `--out` file's other prices.
+    only: { type: "string" },
   },
 });
 const REPS = Number(flags.reps);
@@ -195,12 +199,16 @@ async function probe() {
   }
 }
 
-/** One sender pipelining `count` broadcasts into a fresh room of `receivers`. */
+/**
+ * One sender sending `count` broadcasts into a fresh room of `receivers`:
+ * pipelined, or `perSecond` of them, each then a turn of its own.
+ */
 async function pipeline(
   /** @type {string} */ base,
   /** @type {number} */ receivers,
   /** @type {number} */ count,
   /** @type {string} */ room,
+  /** @type {number} */ perSecond = Number.POSITIVE_INFINITY,
 ) {
   const url = `${base.replace("http", "ws")}/rooms/${room}/ws`;
   const [sender] = /** @type {WebSocket[]} */ (await connect(url, 1));
@@ -220,8 +228,13 @@ async function pipeline(
   return {
     run: async () => {
       const payload = "x".repeat(60);
-      for (let n = 0; n < count; n++)
+      const gap = 1000 / perSecond;
+      const t0 = performance.now();
+      for (let n = 0; n < count; n++) {
+        const wait = t0 + n * gap - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         sender.send(`{"type":"broadcast","data":{"n":${n},"p":"${payload}"}}`);
+      }
       await all;
     },
     close: () => {
@@ -264,6 +277,11 @@ async function closeAll(sockets, pid) {
         }),
     ),
   );
+  await settled(pid);
+}
+
+/** Resolves once `pid`'s CPU stopped moving (at most 15 s). @param {number} pid */
+async function settled(pid) {
   for (let was = -1, n = 0; n < 50 && cpuSeconds(pid) !== was; n++) {
     was = cpuSeconds(pid);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -382,19 +400,92 @@ async function relay(/** @type {{entry: string}} */ bundle) {
   }
 }
 
+/** Broadcasts a second in the paced rooms: 20 ms apart, each a turn of its own. */
+const PACED_PER_SECOND = 50;
+/** Receivers in the paced room: the ramps' room of 100, less the sender. */
+const PACED_RECEIVERS = 99;
+
+/**
+ * The send price at light load, where each broadcast is a turn of its own
+ * (the pipelined price above has many frames share a socket's turn): one
+ * sender paced into a room of 99 receivers and, as many broadcasts, into a
+ * room of 1; the difference per receiver is one socket's send turn with one
+ * frame. Each loop sized to ~TARGET_CPU; the median of at least five pairs. One short
+ * step of a ramp cannot pin it: a 3 s step at 20 msg/s is about 30 of
+ * /proc's ticks, and two runs read 29 and 41 µs from it.
+ * @param {{entry: string}} bundle
+ */
+async function pacedSend(bundle) {
+  const server = await startWorkerd({
+    key: "direct",
+    label: "paced",
+    entry: bundle.entry,
+    direct: true,
+  });
+  try {
+    const pid = server.measuredPid();
+    let rooms = 0;
+    /** workerd's CPU per broadcast over `count` paced broadcasts into a fresh room. */
+    const perBroadcast = async (/** @type {number} */ receivers, /** @type {number} */ count) => {
+      const room = await pipeline(
+        server.base,
+        receivers,
+        count,
+        `paced-${rooms++}`,
+        PACED_PER_SECOND,
+      );
+      await settled(pid);
+      const before = cpuSeconds(pid);
+      await room.run();
+      const used = cpuSeconds(pid) - before;
+      room.close();
+      await settled(pid);
+      return used / count;
+    };
+    const count = Math.round(TARGET_CPU / (await perBroadcast(PACED_RECEIVERS, 50)));
+    const samples = [];
+    // Pairs are cheap (a few seconds each) and spread ±15%: at least five.
+    for (let r = 0; r < Math.max(REPS, 5); r++) {
+      const many = await perBroadcast(PACED_RECEIVERS, count);
+      const one = await perBroadcast(1, count);
+      samples.push(round(((many - one) / (PACED_RECEIVERS - 1)) * 1e6));
+    }
+    const out = {
+      us: median(samples),
+      perSecond: PACED_PER_SECOND,
+      receivers: PACED_RECEIVERS,
+      count,
+      samples,
+    };
+    console.log(
+      `paced send (${PACED_PER_SECOND}/s into ${PACED_RECEIVERS}): ${out.us} us per receiver ${JSON.stringify(samples)}`,
+    );
+    return out;
+  } finally {
+    await server.stop();
+  }
+}
+
 /** The relay's figures and the join prices, from one bundle. */
 async function relayAll() {
   const bundle = await buildBundle();
-  return { ...(await relay(bundle)), join: await joins(bundle.entry) };
+  return {
+    ...(await relay(bundle)),
+    pacedSend: await pacedSend(bundle),
+    join: await joins(bundle.entry),
+  };
 }
 
-if (flags["join-only"]) {
+if (flags.only) {
   const before = JSON.parse(readFileSync(flags.out, "utf8"));
-  const join = await joins((await buildBundle()).entry);
+  const { entry } = await buildBundle();
   const at = { measuredAt: new Date().toISOString(), loadAverageAtStart: round(loadavg()[0]) };
-  before.relay.join = { ...join, ...at };
+  if (flags.only === "join") before.relay.join = { ...(await joins(entry)), ...at };
+  else if (flags.only === "send")
+    before.relay.pacedSend = { ...(await pacedSend({ entry })), ...at };
+  else throw new Error(`--only ${flags.only}: join or send`);
   writeFileSync(flags.out, `${JSON.stringify(before, null, 2)}\n`);
-  console.log(`wrote the join prices into ${flags.out}`);
+  console.log(`wrote the ${flags.only} prices into ${flags.out}`);
   process.exit(0);
 }
 
@@ -417,6 +508,8 @@ const result = {
       "probe-worker.mjs: a webSocketMessage that does nothing, one sender pipelining ~100 B frames",
     relay:
       "the relay bundle on a direct socket: one sender pipelines 100 B broadcasts into a room of 1 and of 20 plain receivers; send = (c20 - c1) / 19, inbound = c1 - send",
+    pacedSend:
+      "the relay bundle on a direct socket: one sender paced at 50 broadcasts/s into a room of 99 receivers and, as many broadcasts, a room of 1; (c99 - c1) / 98 per broadcast, median of at least 5 pairs of loops of ~0.6 s CPU",
     join: "the relay bundle on a direct socket (single: sharding off; sharded: SHARD_COUNT=8, as the big-room bench): 100 handshakes in flight into a fresh room, workerd CPU per join over the first 100 (announced to everyone) and over 1000 more (past PRESENCE_MAX: accept and welcome; on shards the shard's accept, the uplink join and the welcome down); client: this process's CPU per join past the cap",
   },
   probe: probed,

@@ -154,13 +154,16 @@ function run(args, minutes, log) {
 }
 
 /**
- * Runs every measurement into `dir` and records when and under what load.
- * @param {string} dir
+ * Runs the measurements from step `from` on into `dir` and records when and
+ * under what load, keeping the records of the steps before it.
+ * @param {string} dir @param {number} [from]
  */
-export async function measureAll(dir) {
+export async function measureAll(dir, from = 0) {
   mkdirSync(dir, { recursive: true });
-  const done = [];
+  const kept = from > 0 ? JSON.parse(readFileSync(join(dir, "runs.json"), "utf8")).done : [];
+  const done = kept.slice(0, from);
   for (const [i, step] of steps(dir).entries()) {
+    if (i < from) continue;
     const before = loadavg()[0];
     const t0 = performance.now();
     console.log(`\n== ${step.name} (load average ${before.toFixed(1)})`);

@@ -1,5 +1,5 @@
 /**
- * `npm run sim [-- --validate] [--dir bench/sim/validation] [--link-ms 1] [--seconds 10]`
+ * `npm run sim [-- --validate [--from STEP]] [--dir bench/sim/validation] [--link-ms 1] [--seconds 10]`
  *
  * The simulation of bench/sim/model.mjs, held to the measurements in
  * bench/sim/validation/ and then asked about rooms this machine cannot hold.
@@ -7,7 +7,9 @@
  * runs those measurements again (bench/sim/runs.mjs: the service times, the
  * single-object and 4-shard ramps, 9,500 sockets single and 8 shards, a
  * short cross-process run); without it, it models the last ones (about a
- * minute). Prints markdown and writes bench/sim/results.md.
+ * minute). `--from 3` runs the measurements again from that step on (0:
+ * service times, 3: cross-process), keeping the earlier steps' records.
+ * Prints markdown and writes bench/sim/results.md.
  */
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -22,6 +24,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: flags } = parseArgs({
   options: {
     validate: { type: "boolean", default: false },
+    from: { type: "string", default: "0" },
     // Where the measurements are (and, with --validate, go).
     dir: { type: "string", default: join(HERE, "validation") },
     "link-ms": { type: "string", default: "1" },
@@ -34,7 +37,7 @@ const TARGET = { clients: 100_000, rate: 10, rpcBudget: 1000 };
 /** Clients in many rooms (issue 22): each in 20 rooms of 25, through hubs or a socket per room. */
 const MULTIPLEX = { clients: 10_000, roomsEach: 20, roomSize: 25, hubs: [8, 64], rates: [0.1, 1] };
 
-if (flags.validate) await measureAll(flags.dir);
+if (flags.validate) await measureAll(flags.dir, Number(flags.from));
 const checked = validate(flags.dir);
 const c = checked.costs;
 
@@ -164,7 +167,7 @@ function report(
       `| ${r.name} | ${fmt(r.minutes, 1)} | ${fmt(r.load[0], 1)} → ${fmt(r.load[1], 1)} | ${fmt(r.others ?? Number.NaN, 2)} | ${fmt(r.runnable ?? Number.NaN, 2)} |`,
     );
   out.push(
-    `\nPrices (µs): send turn per socket ${fmt(c.socketTurn * 1e6, 1)} (the ramp's 20 msg/s step), frame ${fmt(c.frame(1) * 1e6, 1)}, inbound ${fmt(c.inbound * 1e6, 1)}, commit ${fmt(c.commit(1) * 1e6)} + ${fmt((c.commit(11) - c.commit(1)) * 1e5, 1)}/row, RPC ${fmt(c.rpc(0) * 1e6)} + ${fmt((c.rpc(101) - c.rpc(1)) * 1e4, 2)}/item.${joinText(checked.serviceTimes)}\n`,
+    `\nPrices (µs): send turn per socket ${fmt(c.socketTurn * 1e6, 1)} (measure.mjs's paced room), frame ${fmt(c.frame(1) * 1e6, 1)}, inbound ${fmt(c.inbound * 1e6, 1)}, commit ${fmt(c.commit(1) * 1e6)} + ${fmt((c.commit(11) - c.commit(1)) * 1e5, 1)}/row, RPC ${fmt(c.rpc(0) * 1e6)} + ${fmt((c.rpc(101) - c.rpc(1)) * 1e4, 2)}/item.${joinText(checked.serviceTimes)}\n`,
   );
   out.push("| run | figure | measured | model | model − measured | within 20% |");
   out.push("|---|---|---:|---:|---:|---|");
@@ -179,15 +182,15 @@ function report(
     `\n## Predictions: one core per object, link ${LINK_MS} ms one way, Poisson broadcasts\n`,
   );
   out.push(
-    `"at 10/s": the room receives 10 broadcasts/s for ${SECONDS} s. "max": the highest rate with ≥ 99% delivered and p99 ≤ 100 ms. Room calls/s: uplinks received + downlinks made (budget ~${fmt(TARGET.rpcBudget)}/s). Cost per hour at 10/s by bench/sim/cost.mjs (link calls, client frames and pings at 20:1, upgrades, every object awake).\n`,
+    `"at 10/s": the room receives 10 broadcasts/s for ${SECONDS} s. "max": the highest rate with ≥ 99% delivered and p99 ≤ 100 ms. Room calls: received (uplinks; the ~${fmt(TARGET.rpcBudget)}/s soft limit counts the requests an object serves) and made (downlinks; each a billed request at its shard, whose CPU is in the room's CPU column). Cost per hour at 10/s by bench/sim/cost.mjs (link calls, client frames and pings at 20:1, upgrades, every object awake).\n`,
   );
   out.push(
-    "| clients | protocol | shards | deliveries/s | p50 ms | p99 ms | room calls/s | room CPU | sustained | max broadcasts/s | $ / hour |",
+    "| clients | protocol | shards | deliveries/s | p50 ms | p99 ms | room calls in / out per s | room CPU | sustained | max broadcasts/s | $ / hour |",
   );
   out.push("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|");
   for (const r of rows)
     out.push(
-      `| ${fmt(r.clients)} | ${r.protocol} | ${r.shards} | ${fmt(r.at.deliveriesPerSec)} | ${fmt(r.at.p50, 1)} | ${fmt(r.at.p99, 1)} | ${fmt(r.at.roomRpcPerSec)} | ${fmt(r.at.roomCpu * 100, 1)}% | ${r.ok ? "yes" : "no"} | ${fmt(r.max, 1)} | ${fmt(r.cost.dollars, 2)} |`,
+      `| ${fmt(r.clients)} | ${r.protocol} | ${r.shards} | ${fmt(r.at.deliveriesPerSec)} | ${fmt(r.at.p50, 1)} | ${fmt(r.at.p99, 1)} | ${fmt(r.at.roomRpcIn)} / ${fmt(r.at.roomRpcOut)} | ${fmt(r.at.roomCpu * 100, 1)}% | ${r.ok ? "yes" : "no"} | ${fmt(r.max, 1)} | ${fmt(r.cost.dollars, 2)} |`,
     );
   out.push("");
   for (const protocol of ["plain", "ndjson"]) {
@@ -196,7 +199,7 @@ function report(
       calls < TARGET.rpcBudget ? "within" : "**over**";
     out.push(
       fit
-        ? `- ${fmt(TARGET.clients)} ${protocol} clients, ${TARGET.rate} broadcasts/s: **${fit.shards} shards** (the fewest that sustain it; p50 / p99 ${fmt(fit.at.p50, 1)} / ${fmt(fit.at.p99, 1)} ms; the room at ${fmt(fit.at.roomRpcPerSec)} calls/s, ${budget(fit.at.roomRpcPerSec)} the ~${fmt(TARGET.rpcBudget)}/s budget; $${fmt(fit.cost.dollars, 2)} an hour).`
+        ? `- ${fmt(TARGET.clients)} ${protocol} clients, ${TARGET.rate} broadcasts/s: **${fit.shards} shards** (the fewest that sustain it; p50 / p99 ${fmt(fit.at.p50, 1)} / ${fmt(fit.at.p99, 1)} ms; the room receives ${fmt(fit.at.roomRpcIn)} calls/s, ${budget(fit.at.roomRpcIn)} the ~${fmt(TARGET.rpcBudget)}/s soft limit, and makes ${fmt(fit.at.roomRpcOut)} at ${fmt(fit.at.roomCpu * 100, 1)}% of its core; $${fmt(fit.cost.dollars, 2)} an hour).`
         : `- ${fmt(TARGET.clients)} ${protocol} clients, ${TARGET.rate} broadcasts/s: no layout in the table sustains it.`,
     );
   }

@@ -55,18 +55,18 @@ export function ramp(run, rates) {
 }
 
 /**
- * The send price at low load, from the same run: workerd's CPU per delivery
- * in the single-object ramp's first step (20 msg/s, each broadcast a turn of
- * its own), less a frame's price and the broadcast's inbound and commit
- * share, is what one socket's send turn costs there. The probe's tight loop
- * prices it lower (it sends turn after turn to warm sockets); this one step
- * sets it, every other figure is predicted.
- * @param {ReturnType<typeof costs>} c @param {any} first @param {number} clients
+ * The send price at light load, from the same run's measure.mjs: a paced
+ * room's CPU per receiver (`relay.pacedSend`, each broadcast a turn of its
+ * own) is one socket's send turn with one frame. The probe's tight loop
+ * prices it lower (it sends turn after turn to warm sockets).
+ * @param {ReturnType<typeof costs>} c @param {any} st
  */
-export function lowLoad(c, first, clients) {
-  const cpu = Object.values(first.serverCpu).reduce((a, b) => a + Number(b), 0);
-  const fixed = (c.inbound + c.commit(1)) / (clients - 1);
-  return { ...c, socketTurn: Math.max(0, cpu / first.received - c.frame(1) - fixed) };
+export function lowLoad(c, st) {
+  const paced = st.relay?.pacedSend?.us;
+  if (paced === undefined) {
+    throw new Error("service-times.json has no paced send price: measure.mjs --only send");
+  }
+  return { ...c, socketTurn: Math.max(0, paced * 1e-6 - c.frame(1)) };
 }
 
 /**
@@ -139,7 +139,6 @@ function ramps(bench, c, background) {
       );
     }
     for (const p of side.points.filter((/** @type {any} */ p) => p.sustained && !p.bisect)) {
-      if (p.offered === 20) continue; // the step that priced the send turn
       const measured = Object.values(p.serverCpu).reduce((a, b) => a + Number(b), 0) / 3;
       rows.push({
         run: name,
@@ -232,17 +231,18 @@ function bigRoom(r, c, st, background, used) {
       },
     );
   }
-  rows.push(joinRow(name, r, c, st, background, used));
+  rows.push(...joinRows(name, r, c, st, background, used));
   return rows;
 }
 
 /**
- * The join phase of a big-room run: seconds until every client was welcomed.
+ * The join phase of a big-room run: seconds until every client was welcomed,
+ * and where the bench recorded it, the serving processes' CPU meanwhile.
  * @param {string} name @param {any} r @param {ReturnType<typeof costs>} c @param {any} st
  * @param {number} background @param {number} used
- * @returns {Row}
+ * @returns {Row[]}
  */
-function joinRow(name, r, c, st, background, used) {
+function joinRows(name, r, c, st, background, used) {
   // The room's side of a shard's uplink join call.
   const prices = joinPrices(st, r.shards > 0, c.rpc(1) * c.callShare);
   const scenario = (/** @type {number} */ others) => ({
@@ -254,15 +254,56 @@ function joinRow(name, r, c, st, background, used) {
     generators: Math.max(2, Math.ceil(r.sockets / CLIENTS_PER_GENERATOR)),
     linkMs: 0.05,
   });
+  const model = simulateJoin(scenario(background), prices);
   const low = simulateJoin(scenario(used), prices).seconds;
-  return {
-    run: name,
-    figure: "seconds until all welcomed",
-    measured: r.joinSeconds,
-    model: simulateJoin(scenario(background), prices).seconds,
-    unit: "s",
-    note: `${low.toFixed(1)} with other work as ${used.toFixed(2)} threads`,
-  };
+  const rows = [
+    {
+      run: name,
+      figure: "seconds until all welcomed",
+      measured: r.joinSeconds,
+      model: model.seconds,
+      unit: "s",
+      note: `${low.toFixed(1)} with other work as ${used.toFixed(2)} threads`,
+    },
+  ];
+  /** @type {{workerd: number, all: number}[] | undefined} */
+  const cpu = r.joinCpu?.servers;
+  if (!cpu) return rows;
+  const mean = (/** @type {number[]} */ xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const besides = (/** @type {{workerd: number, all: number}[]} */ xs) =>
+    `its node and proxy processes: ${mean(xs.map((x) => x.all - x.workerd)).toFixed(1)} s more`;
+  const [room, ...shards] = cpu;
+  if (!room) return rows;
+  if (shards.length === 0) {
+    rows.push({
+      run: name,
+      figure: "workerd CPU over the joins",
+      measured: room.workerd,
+      model: model.cpuSeconds[0] ?? 0,
+      unit: "s",
+      note: besides([room]),
+    });
+    return rows;
+  }
+  rows.push(
+    {
+      run: name,
+      figure: "room process CPU over the joins",
+      measured: room.workerd,
+      model: model.cpuSeconds[0] ?? 0,
+      unit: "s",
+      note: besides([room]),
+    },
+    {
+      run: name,
+      figure: "CPU per shard process over the joins (mean)",
+      measured: mean(shards.map((x) => x.workerd)),
+      model: mean(model.cpuSeconds.slice(1)),
+      unit: "s",
+      note: besides(shards),
+    },
+  );
+  return rows;
 }
 
 /**
@@ -273,13 +314,12 @@ export function validate(dir) {
   const st = read(join(dir, "service-times.json"));
   const bench = read(join(dir, "ramp/latest.json"));
   const single = bench?.overhead?.sides.find((/** @type {any} */ s) => s.shards === 0);
-  const first = single?.points.find((/** @type {any} */ p) => p.offered === 20);
-  if (!st || !first) {
+  if (!st || !single) {
     throw new Error(
       `${dir} lacks the service times or the single-object ramp: npm run sim -- --validate`,
     );
   }
-  const c = lowLoad(costs(st), first, bench.overhead.clients);
+  const c = lowLoad(costs(st), st);
   const big = read(join(dir, "big/big-room.json"))?.runs ?? [];
   const cross = read(join(dir, "cross/big-room-processes.json"))?.runs ?? [];
   const runs = read(join(dir, "runs.json"));
