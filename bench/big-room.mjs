@@ -53,7 +53,6 @@ function addresses(clients) {
   return Array.from({ length: count }, (_, i) => `127.${octet}.${block}.${2 + i}`);
 }
 
-/** Waits until the servers use under 10% of a core together (joins settled), at most `ms`. */
 /**
  * A serving process's CPU seconds so far: its workerd, and every process it
  * runs (wrangler's or miniflare's node, a dev proxy).
@@ -64,6 +63,7 @@ function processCpu(server) {
   return { workerd: cpuSeconds(server.measuredPid()), all };
 }
 
+/** Waits until the servers use under 10% of a core together (joins settled), at most `ms`. */
 async function quiet(/** @type {() => number[]} */ pids, /** @type {number} */ ms) {
   const cpu = () => pids().reduce((n, pid) => n + cpuSeconds(pid), 0);
   const deadline = performance.now() + ms;

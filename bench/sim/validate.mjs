@@ -274,35 +274,24 @@ function joinRows(name, r, c, st, background, used) {
     `its node and proxy processes: ${mean(xs.map((x) => x.all - x.workerd)).toFixed(1)} s more`;
   const [room, ...shards] = cpu;
   if (!room) return rows;
-  if (shards.length === 0) {
+  rows.push({
+    run: name,
+    figure: shards.length ? "room process CPU over the joins" : "workerd CPU over the joins",
+    measured: room.workerd,
+    model: model.cpuSeconds[0] ?? 0,
+    unit: "s",
+    note: besides([room]),
+  });
+  if (shards.length) {
     rows.push({
-      run: name,
-      figure: "workerd CPU over the joins",
-      measured: room.workerd,
-      model: model.cpuSeconds[0] ?? 0,
-      unit: "s",
-      note: besides([room]),
-    });
-    return rows;
-  }
-  rows.push(
-    {
-      run: name,
-      figure: "room process CPU over the joins",
-      measured: room.workerd,
-      model: model.cpuSeconds[0] ?? 0,
-      unit: "s",
-      note: besides([room]),
-    },
-    {
       run: name,
       figure: "CPU per shard process over the joins (mean)",
       measured: mean(shards.map((x) => x.workerd)),
       model: mean(model.cpuSeconds.slice(1)),
       unit: "s",
       note: besides(shards),
-    },
-  );
+    });
+  }
   return rows;
 }
 

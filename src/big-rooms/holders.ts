@@ -11,8 +11,14 @@
 /** Which holder the Worker meant an upgrade for, as a holder number. */
 export const HOLDER_HEADER = "x-relay-holder";
 
-/** The holder number an upgrade names, if the Worker named one. */
-export function holderOf(request: Request): number | undefined {
+/**
+ * The holder number an upgrade names, for an object reached by ID alone. An
+ * object with a name reads its number there: the header carries the index
+ * the Worker picked before a `shards` hook renamed the object, so it may not
+ * be this object's.
+ */
+export function holderOf(request: Request, id: DurableObjectId): number | undefined {
+  if (id.name !== undefined) return undefined;
   const value = request.headers.get(HOLDER_HEADER);
   const holder = value === null ? Number.NaN : Number(value);
   return Number.isSafeInteger(holder) ? holder : undefined;

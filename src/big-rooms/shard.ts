@@ -81,10 +81,7 @@ export class Shard<E extends object = Cloudflare.Env> extends DurableObject<E> {
 
   async fetch(request: Request): Promise<Response> {
     const hello = helloFrom(new URL(request.url));
-    // The header is the index the Worker picked before a `shards` hook renamed it: only a
-    // shard with no name to read has to take it.
-    const named = this.ctx.id.name !== undefined;
-    this.holding.locate(hello.room, named ? undefined : holderOf(request));
+    this.holding.locate(hello.room, holderOf(request, this.ctx.id));
     const batched = offers(request, NDJSON_PROTOCOL);
     const session = this.accept(hello, batched);
     const refusal = await this.holding.join(session, {

@@ -112,8 +112,7 @@ export class Hub<E extends object = Cloudflare.Env> extends DurableObject<E> {
   // ---- a connection opens ------------------------------------------------
 
   async fetch(request: Request): Promise<Response> {
-    // A name, when the hub has one, is where it is; the header is for a hub reached by ID alone.
-    if (this.ctx.id.name === undefined) this.locate(holderOf(request));
+    this.locate(holderOf(request, this.ctx.id));
     const hello = helloFrom(new URL(request.url));
     const batched = offers(request, NDJSON_PROTOCOL);
     const { 0: client, 1: server } = new WebSocketPair();
